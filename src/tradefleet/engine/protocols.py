@@ -43,5 +43,8 @@ class EngineControl(Protocol):
     async def close_position(self, position_id: int) -> None:
         """Cancel the deal's resting orders and sell what it holds at market."""
 
+    async def reload_settings(self) -> None:
+        """Re-read run-time settings (fees, slippage) from the ``settings`` table."""
+
     def health(self) -> dict[str, Any]:
         """Engine and market-source status for GET /api/health."""
