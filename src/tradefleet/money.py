@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, localcontext
 
 ZERO = Decimal(0)
 FEE_QUANTUM = Decimal("1e-12")  # fees are kept to 12 decimals, well below any quote increment
@@ -21,11 +21,17 @@ def canonical(value: Decimal) -> Decimal:
     """Strip trailing zeros without switching to exponent form ("10", not "1E+1")."""
     if not value:
         return Decimal(0)
-    normal = value.normalize()
-    exponent = normal.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > 0:
-        return normal.quantize(Decimal(1))
-    return normal
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # NaN or infinity: nothing to strip
+        return value
+    with localcontext() as context:
+        # The default 28-digit precision would round a 38-digit amount or overflow "1E+30".
+        context.prec = max(context.prec, len(digits) + max(exponent, 0))
+        normal = value.normalize()
+        exponent = normal.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:
+            return normal.quantize(Decimal(1))
+        return normal
 
 
 def round_down(value: Decimal, increment: Decimal) -> Decimal:
@@ -45,3 +51,17 @@ def round_nearest(value: Decimal, increment: Decimal) -> Decimal:
 def fee_for(quote_amount: Decimal, rate: Decimal) -> Decimal:
     """The fee charged on a gross quote amount, to ``FEE_QUANTUM``, halves up."""
     return (quote_amount * rate).quantize(FEE_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+AMOUNT_QUANTUM = Decimal("1e-18")  # Money columns keep 18 places (NUMERIC(38, 18))
+
+
+def quantize_amount(value: Decimal) -> Decimal:
+    """``value`` to 18 places, halves up: exactly what a Money column stores.
+
+    Computed amounts (a fill's price x size, an average entry price) are kept at this
+    precision so a deal rebuilt from the database after a restart is identical.
+    """
+    with localcontext() as context:
+        context.prec = 60
+        return value.quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_UP)

@@ -55,7 +55,8 @@ class Bot(Base):
     budget: Mapped[Decimal] = mapped_column(Money)
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # The last edit by a user; set by services.bots, not by the engine's bookkeeping.
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_signal_check: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_candle_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -63,7 +64,11 @@ class Bot(Base):
     # Deal-manager bookkeeping that outlives a deal (next deal number, cooldown, grid).
     manager_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    positions: Mapped[list[Position]] = relationship(back_populates="bot", passive_deletes=True)
+    # Deleting through the ORM must match the database's ON DELETE CASCADE: without
+    # cascade="all, delete" a loaded child would be orphaned (its key set to NULL) instead.
+    positions: Mapped[list[Position]] = relationship(
+        back_populates="bot", cascade="all, delete", passive_deletes=True
+    )
 
 
 class Position(Base):
@@ -104,7 +109,7 @@ class Position(Base):
 
     bot: Mapped[Bot] = relationship(back_populates="positions")
     orders: Mapped[list[Order]] = relationship(
-        back_populates="position", order_by="Order.id", passive_deletes=True
+        back_populates="position", order_by="Order.id", cascade="all, delete", passive_deletes=True
     )
 
 
@@ -138,10 +143,13 @@ class Order(Base):
     filled_base: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     filled_quote: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     fee: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    reserved: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))  # quote a buy holds
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     position: Mapped[Position | None] = relationship(back_populates="orders")
-    fills: Mapped[list[Fill]] = relationship(back_populates="order", order_by="Fill.id")
+    fills: Mapped[list[Fill]] = relationship(
+        back_populates="order", order_by="Fill.id", cascade="all, delete", passive_deletes=True
+    )
 
 
 class Fill(Base):

@@ -19,7 +19,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, immediate: bool = False) -> Engine:
+    """An engine for ``url``.
+
+    On SQLite, SQLAlchemy (not the driver) begins transactions, so SAVEPOINTs work; with
+    ``immediate`` a transaction takes the write lock at its start (``BEGIN IMMEDIATE``),
+    which the trading engine uses so its read-then-write cycle never fails half-way on
+    a lock another writer took in between (others wait up to the busy timeout).
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"future": True}
@@ -30,6 +37,8 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     kwargs["pool_pre_ping"] = True
     return create_engine(url, **kwargs)
@@ -42,6 +51,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    dbapi_connection.isolation_level = None  # the "begin" listener starts transactions
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

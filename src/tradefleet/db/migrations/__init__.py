@@ -1,0 +1,1 @@
+"""Alembic migrations for tradefleet's database (applied by ``tradefleet.db.migrate``)."""
