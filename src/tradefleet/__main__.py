@@ -1,0 +1,5 @@
+"""``python -m tradefleet`` runs the CLI."""
+
+from tradefleet.cli import main
+
+main()

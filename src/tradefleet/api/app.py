@@ -1,0 +1,71 @@
+"""The FastAPI application: routers under /api, JSON errors, OpenAPI docs at /docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradefleet.api.auth import SigningKey
+from tradefleet.api.deps import ApiContext, get_current_user
+from tradefleet.api.errors import install_error_handlers
+from tradefleet.api.routers import (
+    auth,
+    bots,
+    health,
+    market,
+    positions,
+    settings,
+    signals,
+    stats,
+    strategies,
+    trades,
+)
+from tradefleet.api.schemas.common import error_responses
+from tradefleet.api.static import mount_frontend
+from tradefleet.config import Settings
+from tradefleet.engine.protocols import EngineControl
+
+PROTECTED = (bots, strategies, positions, trades, signals, settings, market, stats)
+
+
+def operation_id(route: APIRoute) -> str:
+    """``"bots-create_bot"``: the generated client reads ``BotsService.createBot``."""
+    return f"{route.tags[0]}-{route.name}"
+
+
+def create_app(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    engine: EngineControl,
+    static_dir: Path | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title="tradefleet",
+        summary="Run many crypto trading bots: paper, live and backtests on one decision code.",
+        generate_unique_id_function=operation_id,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.context = ApiContext(
+        settings=settings,
+        session_factory=session_factory,
+        engine=engine,
+        signing_key=SigningKey(session_factory, settings),
+    )
+    install_error_handlers(app)
+    api = APIRouter(prefix="/api")
+    api.include_router(health.router)
+    api.include_router(auth.router)
+    for module in PROTECTED:
+        api.include_router(
+            module.router,
+            dependencies=[Depends(get_current_user)],
+            responses=error_responses(401),
+        )
+    app.include_router(api)
+    if static_dir is not None:
+        mount_frontend(app, static_dir)
+    return app

@@ -1,0 +1,101 @@
+"""Typed dependencies: handlers list ``session: SessionDep, bot: BotDep`` and stay thin.
+
+Each check lives here once: the token check (``CurrentUser``) and the loaders that turn an
+unknown id into a 404 (``BotDep``, ``PositionDep``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradefleet.api.auth import COOKIE_NAME, SigningKey, token_subject
+from tradefleet.config import Settings
+from tradefleet.db.models import Bot, Position
+from tradefleet.engine.protocols import EngineControl, MarketView
+from tradefleet.services import bots as bot_service
+from tradefleet.services import records
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """What ``create_app`` was given, kept on ``app.state.context``."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    engine: EngineControl
+    signing_key: SigningKey
+
+
+def get_context(request: Request) -> ApiContext:
+    context = request.app.state.context
+    assert isinstance(context, ApiContext)
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    """One session per request; whatever a handler did not commit is rolled back."""
+    with context.session_factory() as session:
+        yield session
+
+
+def get_settings(context: ContextDep) -> Settings:
+    return context.settings
+
+
+def get_engine(context: ContextDep) -> EngineControl:
+    return context.engine
+
+
+def get_market(context: ContextDep) -> MarketView:
+    return context.engine.market
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[EngineControl, Depends(get_engine)]
+MarketDep = Annotated[MarketView, Depends(get_market)]
+
+bearer_scheme = HTTPBearer(auto_error=False, description="token from POST /api/auth/login")
+cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False, description="web UI cookie")
+
+
+def get_current_user(
+    context: ContextDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> str:
+    """The logged-in user from the ``Authorization: Bearer`` header or the cookie, else 401."""
+    tokens = [token for token in (bearer.credentials if bearer else None, cookie) if token]
+    for token in tokens:
+        user = token_subject(context.signing_key.get(), token)
+        if user is not None:
+            return user
+    raise HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail="not authenticated",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+CurrentUser = Annotated[str, Depends(get_current_user)]
+
+
+def load_bot(session: SessionDep, bot_id: int) -> Bot:
+    return bot_service.get_bot(session, bot_id)
+
+
+def load_position(session: SessionDep, position_id: int) -> Position:
+    return records.get_position(session, position_id)
+
+
+BotDep = Annotated[Bot, Depends(load_bot)]
+PositionDep = Annotated[Position, Depends(load_position)]

@@ -1,0 +1,94 @@
+"""Every failure becomes a JSON answer: 422 names the field, 404/409 say what is wrong, and an
+unexpected error is a bare 500; never a traceback, never the rejected input echoed back
+(it may be a password)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class UnavailableError(Exception):
+    """The engine or the market source failed; the request could not be completed."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def invalid(location: str, field: str, message: str) -> RequestValidationError:
+    """A 422 for a field checked in a handler, e.g. ``invalid("query", "timeframe", ...)``."""
+    return RequestValidationError(
+        [{"loc": (location, field), "msg": message, "type": "value_error"}]
+    )
+
+
+async def guarded(action: Awaitable[T], what: str) -> T:
+    """Await an engine or market call; its failure is logged and answered with 503."""
+    try:
+        return await action
+    except Exception:
+        logger.exception("could not %s", what)
+        raise UnavailableError(f"could not {what}; see the server log") from None
+
+
+def _error_list(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in errors
+    ]
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        {"detail": _error_list(exc.errors())}, status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
+async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidInputError)
+    detail = [
+        {"loc": ["body", *field.split(".")], "msg": message, "type": "value_error"}
+        for field, message in exc.problems
+    ]
+    return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFoundError)
+    return JSONResponse({"detail": exc.message}, status.HTTP_404_NOT_FOUND)
+
+
+async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConflictError)
+    return JSONResponse({"detail": exc.message}, status.HTTP_409_CONFLICT)
+
+
+async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnavailableError)
+    return JSONResponse({"detail": exc.message}, status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal server error"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidInputError, _invalid_input)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
+    app.add_exception_handler(UnavailableError, _unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,45 @@
+"""Log in (token in the body and in an HttpOnly cookie for the web UI) and log out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+
+from tradefleet.api.auth import COOKIE_NAME, check_credentials, create_access_token
+from tradefleet.api.deps import ContextDep, SessionDep, get_current_user
+from tradefleet.api.schemas.auth import LoginRequest, Token
+from tradefleet.api.schemas.common import error_responses
+
+router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(401))
+
+
+@router.post("/login")
+def login(
+    body: LoginRequest,
+    session: SessionDep,
+    context: ContextDep,
+    request: Request,
+    response: Response,
+) -> Token:
+    """Exchange the admin password for a token; a failure never says which part was wrong."""
+    settings = context.settings
+    if not check_credentials(session, settings, body.username, body.password.get_secret_value()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
+    token = create_access_token(context.signing_key.get(), settings.token_minutes)
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=settings.token_minutes * 60,
+        path="/api",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return Token(access_token=token)
+
+
+@router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(get_current_user)]
+)
+def logout(response: Response) -> None:
+    """Clear the web UI's cookie (a bearer token simply expires)."""
+    response.delete_cookie(COOKIE_NAME, path="/api", httponly=True, samesite="strict")

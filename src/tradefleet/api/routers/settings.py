@@ -1,0 +1,54 @@
+"""Run-time settings: shown without secrets; fees and slippage can be changed live."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tradefleet.api.deps import EngineDep, SessionDep, SettingsDep
+from tradefleet.api.errors import guarded
+from tradefleet.api.schemas.common import error_responses
+from tradefleet.api.schemas.settings import FeesPublic, SettingsPublic, SettingsUpdate
+from tradefleet.config import Settings
+from tradefleet.domain import FeeSchedule
+from tradefleet.services import fees as fee_service
+
+router = APIRouter(prefix="/settings", tags=["settings"], responses=error_responses(503))
+
+
+def _public(settings: Settings, fees: FeeSchedule) -> SettingsPublic:
+    """Only whether keys are configured is shown, never a key, a secret or a hash."""
+    key, secret = settings.api_key, settings.api_secret
+    return SettingsPublic(
+        mode=settings.mode.value,
+        market=settings.market.value,
+        exchange=settings.exchange,
+        fees=FeesPublic(taker=fees.taker, maker=fees.maker, slippage=fees.slippage),
+        paper_balances=dict(settings.paper_balances),
+        api_key_configured=bool(
+            key and key.get_secret_value() and secret and secret.get_secret_value()
+        ),
+    )
+
+
+@router.get("")
+def read_settings(session: SessionDep, settings: SettingsDep) -> SettingsPublic:
+    return _public(settings, fee_service.load_fees(session, settings))
+
+
+@router.put("")
+async def update_settings(
+    body: SettingsUpdate, session: SessionDep, settings: SettingsDep, engine: EngineDep
+) -> SettingsPublic:
+    """Store new fee rates (omitted ones stay) and have the engine use them at once."""
+    current = fee_service.load_fees(session, settings)
+    changes = body.fees.model_dump(exclude_none=True)
+    fees = fee_service.save_fees(
+        session,
+        FeeSchedule(
+            taker=changes.get("taker", current.taker),
+            maker=changes.get("maker", current.maker),
+            slippage=changes.get("slippage", current.slippage),
+        ),
+    )
+    await guarded(engine.reload_settings(), "reload the settings")
+    return _public(settings, fees)

@@ -1,0 +1,60 @@
+"""Performance of one bot and totals across bots, valued at the market's last prices."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict
+from decimal import Decimal
+
+from fastapi import APIRouter
+
+from tradefleet.api.deps import BotDep, MarketDep, SessionDep
+from tradefleet.api.schemas.common import error_responses
+from tradefleet.api.schemas.stats import BotStatsPublic, QuoteTotalsPublic, StatsPublic
+from tradefleet.db.models import Bot, Position
+from tradefleet.engine.protocols import MarketView
+from tradefleet.services import bots as bot_service
+from tradefleet.services import records
+from tradefleet.stats import BotStats, bot_stats, quote_currency_of, totals_by_quote
+
+router = APIRouter(tags=["stats"], responses=error_responses(404))
+logger = logging.getLogger(__name__)
+
+
+async def last_prices(market: MarketView, positions: Iterable[Position]) -> dict[str, Decimal]:
+    """Last prices of the products open deals hold; an unavailable one is left out, which
+    makes the unrealized PnL unknown (null) rather than wrong."""
+    prices: dict[str, Decimal] = {}
+    for product_id in sorted({p.product_id for p in positions if p.status == "open"}):
+        try:
+            prices[product_id] = await market.last_price(product_id)
+        except Exception:
+            logger.warning("no last price for %s", product_id, exc_info=True)
+    return prices
+
+
+def _stats(bot: Bot, positions: list[Position], prices: dict[str, Decimal]) -> BotStats:
+    own = [p for p in positions if p.bot_id == bot.id]
+    return bot_stats(bot.budget, quote_currency_of(bot.product_id), own, prices)
+
+
+@router.get("/bots/{bot_id}/stats")
+async def read_bot_stats(bot: BotDep, session: SessionDep, market: MarketDep) -> BotStatsPublic:
+    positions = records.positions_of(session, [bot.id])
+    stats = _stats(bot, positions, await last_prices(market, positions))
+    return BotStatsPublic.model_validate({"bot_id": bot.id, **asdict(stats)})
+
+
+@router.get("/stats")
+async def read_stats(session: SessionDep, market: MarketDep) -> StatsPublic:
+    """Totals of every bot, one entry per quote currency."""
+    bots = bot_service.list_bots(session)
+    positions = records.positions_of(session)
+    prices = await last_prices(market, positions)
+    totals = totals_by_quote(_stats(bot, positions, prices) for bot in bots)
+    return StatsPublic(
+        bots=len(bots),
+        active_bots=sum(1 for bot in bots if bot.is_active),
+        totals={quote: QuoteTotalsPublic.model_validate(total) for quote, total in totals.items()},
+    )

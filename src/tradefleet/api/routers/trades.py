@@ -1,0 +1,35 @@
+"""Trade history: every fill, newest first, filtered and paged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from tradefleet.api.deps import SessionDep
+from tradefleet.api.schemas.positions import FillPublic, TradeQuery, TradesPublic
+from tradefleet.services import records
+
+router = APIRouter(tags=["trades"])
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is taken as UTC (the only zone the database stores)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@router.get("/trades")
+def read_trades(session: SessionDep, query: Annotated[TradeQuery, Query()]) -> TradesPublic:
+    """Fills with ``since <= time <= until``; ``count`` is the number of all matching."""
+    where = records.FillFilter(
+        bot_id=query.bot_id,
+        position_id=query.position_id,
+        side=query.side,
+        since=_utc(query.since),
+        until=_utc(query.until),
+    )
+    page = records.list_fills(session, where, query.limit, query.offset)
+    return TradesPublic(data=[FillPublic.model_validate(f) for f in page.items], count=page.total)

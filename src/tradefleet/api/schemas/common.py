@@ -1,0 +1,37 @@
+"""Field types shared by several schema families."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BaseModel, Field, PlainSerializer
+
+from tradefleet.money import canonical
+
+# Money leaves the API as a decimal string in plain form ("0.05", never "5E-2"), so clients
+# keep every digit; it may arrive as a string or a JSON number.
+MONEY_SERIALIZER = PlainSerializer(
+    lambda value: format(canonical(value), "f"), return_type=str, when_used="json"
+)
+Money = Annotated[Decimal, MONEY_SERIALIZER]
+Rate = Annotated[
+    Decimal,
+    Field(ge=0, lt=1, max_digits=38, decimal_places=18, allow_inf_nan=False),
+    MONEY_SERIALIZER,
+]
+# Paging query parameters of every list route.
+Limit = Annotated[int, Query(ge=1, le=500, description="rows per page, at most 500")]
+Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+
+
+class ErrorMessage(BaseModel):
+    """The body of every 401, 404, 409 and 503 answer."""
+
+    detail: str
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a router gives, so generated clients know them."""
+    return {code: {"model": ErrorMessage} for code in codes}

@@ -1,0 +1,117 @@
+"""Deal (position), order and fill schemas; fills are what GET /trades lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradefleet.api.schemas.common import Money
+
+PositionStatus = Literal["open", "closed"]
+TradeSide = Literal["buy", "sell"]
+
+
+class FillPublic(BaseModel):
+    """One execution; ``quote_amount`` is gross (price x base), the fee is extra."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    trade_id: str
+    order_id: int
+    bot_id: int | None
+    position_id: int | None
+    product_id: str
+    side: str
+    time: datetime
+    price: Money
+    base_amount: Money
+    quote_amount: Money
+    fee: Money
+    fee_currency: str
+
+
+class TradesPublic(BaseModel):
+    data: list[FillPublic]
+    count: int
+
+
+class OrderPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    client_order_id: str
+    exchange_order_id: str | None
+    bot_id: int | None
+    position_id: int | None
+    product_id: str
+    side: str
+    order_type: str
+    purpose: str
+    base_amount: Money | None
+    quote_amount: Money | None
+    limit_price: Money | None
+    trigger_price: Money | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    filled_base: Money
+    filled_quote: Money
+    fee: Money
+    error: str | None
+    fills: list[FillPublic]
+
+
+class PositionPublic(BaseModel):
+    """A deal; ``base_amount`` is what it holds now, the rest its running totals."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    bot_id: int
+    seq: int
+    product_id: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+    close_reason: str | None
+    base_price: Money | None
+    base_amount: Money
+    bought_base: Money
+    bought_quote: Money
+    buy_fees: Money
+    sold_base: Money
+    sold_quote: Money
+    sell_fees: Money
+    average_entry_price: Money | None
+    safety_orders_filled: int
+    adds_filled: int
+    take_profit_price: Money | None
+    stop_price: Money | None
+    trailing_active: bool
+    trailing_peak: Money | None
+    realized_pnl: Money | None
+    grid_level: int | None
+
+
+class PositionDetail(PositionPublic):
+    orders: list[OrderPublic]
+
+
+class PositionsPublic(BaseModel):
+    data: list[PositionPublic]
+    count: int
+
+
+class TradeQuery(BaseModel):
+    """Filters of GET /trades; times are ISO 8601 or unix seconds (no zone = UTC)."""
+
+    bot_id: int | None = None
+    position_id: int | None = None
+    side: TradeSide | None = None
+    since: datetime | None = Field(default=None, description="fills at or after this time")
+    until: datetime | None = Field(default=None, description="fills at or before this time")
+    limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)

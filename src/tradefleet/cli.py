@@ -1,0 +1,250 @@
+"""The ``tradefleet`` command: serve, strategies, bots.
+
+Bad input prints one clear line naming the field and exits with code 2, never a
+traceback. Bot commands work on the database directly; a running server picks the
+change up at its next candle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tradefleet.config import Settings, get_settings
+from tradefleet.domain import ProductSpec
+from tradefleet.services import bots as bot_service
+from tradefleet.services.errors import ServiceError
+from tradefleet.strategies import StrategyRegistry, UnknownStrategyError
+
+app = typer.Typer(help="tradefleet: run many crypto trading bots on your own machine.")
+bots_app = typer.Typer(help="Create, list, start and stop bots.")
+app.add_typer(bots_app, name="bots")
+console = Console()
+errors = Console(stderr=True)
+
+BAD_INPUT = 2
+
+
+def fail(message: str) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(BAD_INPUT)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
+) -> None:
+    """Start the API, the engine and the web UI together."""
+    import uvicorn
+
+    from tradefleet.api.auth import ensure_admin_password
+    from tradefleet.platform import build_platform
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    async def run() -> None:
+        platform = await build_platform(settings)
+        password = ensure_admin_password(platform.session_factory, settings)
+        if password is not None:
+            console.print(
+                "[bold yellow]Generated admin password (shown once, stored only as a hash):[/] "
+                f"{password}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        console.print(
+            f"tradefleet: {settings.mode.value} mode, {settings.market.value} market, "
+            f"http://{host}:{port}  (API docs at /docs)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        config = uvicorn.Config(platform.app, host=host, port=port, log_level="info")
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(run())
+
+
+@app.command()
+def strategies(
+    strategy_id: Annotated[
+        str | None, typer.Argument(help="show one strategy's parameters")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List the strategies, or one strategy's parameters."""
+    if strategy_id is None:
+        definitions = StrategyRegistry.definitions()
+        if as_json:
+            console.print_json(data=[d.to_dict() for d in definitions])
+            return
+        table = Table("id", "name", "parameters", "description")
+        for definition in definitions:
+            table.add_row(
+                definition.id,
+                definition.name,
+                str(len(definition.parameters)),
+                definition.description,
+            )
+        console.print(table)
+        return
+    try:
+        definition = StrategyRegistry.get(strategy_id).definition
+    except UnknownStrategyError as error:
+        fail(str(error))
+    if as_json:
+        console.print_json(data=definition.to_dict())
+        return
+    table = Table("parameter", "type", "default", "range / choices", "unit", "description")
+    for p in definition.parameters:
+        limits = ", ".join(map(str, p.choices)) if p.choices else f"{p.min} .. {p.max}"
+        table.add_row(p.name, p.type, str(p.default), limits, p.unit or "", p.description)
+    console.print(f"[bold]{definition.id}[/] - {definition.name}: {definition.description}")
+    console.print(table)
+
+
+@bots_app.command("list")
+def bots_list() -> None:
+    """List the bots with their state."""
+    with _session() as session:
+        rows = bot_service.list_bots(session)
+        open_counts = bot_service.open_position_counts(session)
+    table = Table(
+        "id", "name", "strategy", "product", "tf", "budget", "active", "open", "last error"
+    )
+    for bot in rows:
+        table.add_row(
+            str(bot.id),
+            bot.name,
+            bot.strategy_type,
+            bot.product_id,
+            bot.timeframe,
+            str(bot.budget),
+            "yes" if bot.is_active else "no",
+            str(open_counts.get(bot.id, 0)),
+            bot.last_error or "",
+        )
+    console.print(table)
+
+
+@bots_app.command("create")
+def bots_create(
+    name: Annotated[str, typer.Option(help="unique bot name")],
+    strategy: Annotated[str, typer.Option(help="strategy id (see `tradefleet strategies`)")],
+    product: Annotated[str, typer.Option(help="product id, e.g. ETH-BTC")],
+    budget: Annotated[str, typer.Option(help="quote-currency amount the bot may commit")],
+    timeframe: Annotated[str, typer.Option(help="candle size: 1m 5m 15m 30m 1h 2h 6h 1d")] = "5m",
+    config: Annotated[
+        str, typer.Option(help='strategy parameters as JSON, e.g. {"oversold": 25}')
+    ] = "{}",
+    description: Annotated[str, typer.Option(help="free text")] = "",
+    start: Annotated[bool, typer.Option("--start", help="start the bot right away")] = False,
+) -> None:
+    """Create a bot (inactive unless --start)."""
+    data = bot_service.BotInput(
+        name=name,
+        strategy_type=strategy,
+        product_id=product,
+        timeframe=timeframe,
+        budget=_decimal("budget", budget),
+        strategy_config=_json_object("config", config),
+        description=description,
+    )
+    spec = _product(_settings(), product)
+    with _session() as session:
+        try:
+            bot = bot_service.create_bot(session, data, spec)
+            if start:
+                bot = bot_service.set_active(session, bot.id, True)
+        except ServiceError as error:
+            fail(error.message)
+        console.print(f"created bot {bot.id} ({bot.name}){', started' if start else ''}")
+
+
+@bots_app.command("start")
+def bots_start(bot_id: Annotated[int, typer.Argument(help="bot id")]) -> None:
+    """Start a bot; a running server picks it up at its next candle."""
+    _set_active(bot_id, True)
+
+
+@bots_app.command("stop")
+def bots_stop(bot_id: Annotated[int, typer.Argument(help="bot id")]) -> None:
+    """Stop a bot: no new deals; open deals keep their take profit and stop loss."""
+    _set_active(bot_id, False)
+
+
+def _set_active(bot_id: int, active: bool) -> None:
+    with _session() as session:
+        try:
+            bot = bot_service.set_active(session, bot_id, active)
+        except ServiceError as error:
+            fail(error.message)
+        console.print(f"bot {bot.id} ({bot.name}) {'started' if active else 'stopped'}")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as error:  # pydantic's ValidationError names the bad variable
+        fail(f"invalid configuration: {error}")
+
+
+def _session() -> Any:
+    from tradefleet.platform import open_database
+
+    return open_database(_settings())()
+
+
+def _decimal(field: str, raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        fail(f"{field}: {raw!r} is not a number")
+    if not value.is_finite():
+        fail(f"{field}: must be a finite number")
+    return value
+
+
+def _json_object(field: str, raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        fail(f"{field}: not valid JSON ({error.msg})")
+    if not isinstance(value, dict):
+        fail(f"{field}: must be a JSON object")
+    return value
+
+
+def _product(settings: Settings, product_id: str) -> ProductSpec | None:
+    """The product as the configured market lists it (the popular list if unreachable)."""
+    from tradefleet.market import build_source
+    from tradefleet.market.base import MarketUnavailable
+    from tradefleet.market.products import POPULAR_PRODUCTS
+
+    async def look_up() -> ProductSpec | None:
+        source = build_source(settings)
+        try:
+            products = await asyncio.wait_for(source.products(), timeout=15)
+        except (MarketUnavailable, TimeoutError):
+            errors.print("warning: market unreachable; checking against the popular product list")
+            products = list(POPULAR_PRODUCTS)
+        finally:
+            await source.close()
+        return next((p for p in products if p.product_id == product_id), None)
+
+    return asyncio.run(look_up())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,40 @@
+"""Build a bot's runtime from its database row: strategy, deal rules, restored deals."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tradefleet.db.models import Bot
+from tradefleet.deals.settings import DealSettings, GridSettings
+from tradefleet.domain import ProductSpec
+from tradefleet.engine.runtime import BotRuntime
+from tradefleet.engine.store import restore_state
+from tradefleet.market.base import timeframe_seconds
+from tradefleet.strategies.base import StrategyRegistry
+
+
+def bot_marker(bot: Bot) -> str:
+    """What tells the engine a bot row changed since it was loaded."""
+    return f"{bot.updated_at.isoformat()}|{bot.is_active}"
+
+
+def build_runtime(session: Session, bot: Bot, product: ProductSpec) -> BotRuntime:
+    """A runtime for ``bot``; raises ValueError/KeyError when its stored config is invalid."""
+    strategy = StrategyRegistry.create(bot.strategy_type, bot.strategy_config)
+    settings: DealSettings | GridSettings = strategy.deal_settings(bot.budget)
+    state, book, position_ids = restore_state(session, bot)
+    return BotRuntime(
+        bot_id=bot.id,
+        name=bot.name,
+        product=product,
+        timeframe=bot.timeframe,
+        tf_seconds=timeframe_seconds(bot.timeframe),
+        strategy=strategy,
+        settings=settings,
+        state=state,
+        is_active=bot.is_active,
+        last_candle_time=bot.last_candle_time,
+        updated_marker=bot_marker(bot),
+        book=book,
+        position_ids=position_ids,
+    )

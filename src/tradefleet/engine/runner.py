@@ -1,0 +1,251 @@
+"""The multi-bot engine: one asyncio loop that wakes at every candle close.
+
+Each cycle fetches every (product, timeframe) that has a newly closed candle ONCE, then
+steps each bot watching it through the candles it has not seen yet (so a restart
+catches up instead of skipping). One bot's failure is recorded in its ``last_error``
+and the signal log and never stops the others. Control calls (start, stop, edit,
+delete, manual close) take effect at once; changes made directly in the database (the
+CLI) are picked up at the next cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradefleet.brokers.paper_account import PaperAccount
+from tradefleet.config import Settings
+from tradefleet.db.session import transaction
+from tradefleet.deals.protocol import manager_for
+from tradefleet.domain import Candle, FeeSchedule
+from tradefleet.engine.cycle import CycleWriter, advance_bot
+from tradefleet.engine.events import StepEvents
+from tradefleet.engine.registry import RuntimeRegistry
+from tradefleet.engine.stepper import StepContext, apply_intents
+from tradefleet.engine.store import persist_step
+from tradefleet.market.base import Clock, MarketUnavailable, last_closed_open_time
+from tradefleet.market.service import MarketService
+from tradefleet.services.fees import load_fees
+
+log = logging.getLogger(__name__)
+
+MAX_CANDLES = 1000  # the most candles one fetch asks for (catch-up + warm-up)
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one cycle did; the benchmark and the health endpoint read it."""
+
+    started_at: float = 0.0
+    seconds: float = 0.0
+    fetches: int = 0
+    keys: int = 0
+    bots_stepped: int = 0
+    candles_stepped: int = 0
+    errors: int = 0
+    unavailable: list[str] = field(default_factory=list)
+
+
+class Engine:
+    """Runs every active bot (and every stopped bot that still holds deals)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        market: MarketService,
+        clock: Clock,
+        *,
+        grace_seconds: float = 0.0,
+    ) -> None:
+        self._settings = settings
+        self._sessions = session_factory
+        self._market = market
+        self._clock = clock
+        self._grace = grace_seconds
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._retry_index = 0
+        self.account = PaperAccount({})
+        self.fees = FeeSchedule()
+        self.registry = RuntimeRegistry(market)
+        self.last_cycle = CycleReport()
+        self.cycles = 0
+
+    @property
+    def market(self) -> MarketService:
+        return self._market
+
+    async def load(self) -> None:
+        """Read balances, fees and bots from the database (``start`` does this first)."""
+        with transaction(self._sessions) as session:
+            self.account = PaperAccount.load(session, self._settings.paper_balances)
+            self.fees = load_fees(session, self._settings)
+        await self.registry.sync(self._sessions)
+
+    async def start(self) -> None:
+        """Load, then run the loop in the background."""
+        await self.load()
+        self._task = asyncio.create_task(self._loop(), name="tradefleet-engine")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_cycle()
+            except Exception:  # the loop must survive anything a cycle does
+                log.exception("engine cycle failed")
+            await self._sleep_until_next_close()
+
+    async def _sleep_until_next_close(self) -> None:
+        now = self._clock.now()
+        wake_at = self.registry.next_close(now) + self._grace
+        if self.last_cycle.unavailable:
+            delay = RETRY_SECONDS[min(self._retry_index, len(RETRY_SECONDS) - 1)]
+            self._retry_index += 1
+            wake_at = min(wake_at, now + delay)
+        else:
+            self._retry_index = 0
+        self._wake.clear()
+        sleeper = asyncio.create_task(self._clock.sleep_until(wake_at))
+        waker = asyncio.create_task(self._wake.wait())
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (sleeper, waker):
+            task.cancel()
+
+    async def run_cycle(self) -> CycleReport:
+        """Step every bot through its newly closed candles; returns what was done."""
+        async with self._lock:
+            started = time.perf_counter()
+            report = CycleReport(started_at=self._clock.now())
+            await self.registry.sync(self._sessions)
+            due = self.registry.due(report.started_at)
+            fetches_before = self._market.fetch_count
+            candles = await self._fetch_all(due, report)
+            report.fetches = self._market.fetch_count - fetches_before
+            await asyncio.to_thread(self._step_all, due, candles, report)
+            report.seconds = time.perf_counter() - started
+            self.last_cycle = report
+            self.cycles += 1
+            return report
+
+    async def _fetch_all(
+        self, due: dict[tuple[str, str], list[Any]], report: CycleReport
+    ) -> dict[tuple[str, str], list[Candle] | str]:
+        keys = sorted(due)
+        limits = [
+            min(MAX_CANDLES, max(rt.window_needed(report.started_at) for rt in due[k]))
+            for k in keys
+        ]
+        results = await asyncio.gather(
+            *(
+                self._market.candles(pid, tf, limit)
+                for (pid, tf), limit in zip(keys, limits, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        out: dict[tuple[str, str], list[Candle] | str] = {}
+        for key, result in zip(keys, results, strict=True):
+            report.keys += 1
+            if isinstance(result, MarketUnavailable):
+                out[key] = f"market data unavailable: {result}"
+                report.unavailable.append(f"{key[0]} {key[1]}")
+            elif isinstance(result, BaseException):
+                out[key] = f"market data error: {result}"
+                report.unavailable.append(f"{key[0]} {key[1]}")
+            else:
+                out[key] = result
+        return out
+
+    def _step_all(
+        self,
+        due: dict[tuple[str, str], list[Any]],
+        candles: dict[tuple[str, str], list[Candle] | str],
+        report: CycleReport,
+    ) -> None:
+        with transaction(self._sessions) as session:
+            writer = CycleWriter()
+            for key in sorted(due):
+                data = candles.get(key)
+                for runtime in due[key]:
+                    ctx = StepContext(self.account, self.fees, manager_for(runtime.settings))
+                    stepped, current = advance_bot(session, runtime, data, ctx, writer)
+                    if current is not runtime:
+                        self.registry.replace(current)
+                    report.bots_stepped += 1 if stepped else 0
+                    report.candles_stepped += max(stepped, 0)
+                    report.errors += 1 if stepped < 0 else 0
+            writer.flush(session)
+            self.account.flush(session)
+
+    # ---- control (EngineControl) -------------------------------------------------
+
+    async def _refresh(self, bot_id: int) -> None:
+        async with self._lock:
+            await self.registry.refresh(self._sessions, bot_id)
+        self._wake.set()
+
+    async def start_bot(self, bot_id: int) -> None:
+        await self._refresh(bot_id)
+
+    async def stop_bot(self, bot_id: int) -> None:
+        await self._refresh(bot_id)
+
+    async def reload_bot(self, bot_id: int) -> None:
+        await self._refresh(bot_id)
+
+    async def forget_bot(self, bot_id: int) -> None:
+        async with self._lock:
+            self.registry.drop(bot_id)
+
+    async def reload_settings(self) -> None:
+        async with self._lock:
+            with transaction(self._sessions) as session:
+                self.fees = load_fees(session, self._settings)
+
+    async def close_position(self, position_id: int) -> None:
+        """Cancel the deal's resting orders and sell its holdings at the next candle's open."""
+        async with self._lock:
+            runtime, seq = self.registry.find_position(position_id)
+            manager = manager_for(runtime.settings)
+            intents = manager.close_deal(runtime.state, seq, runtime.product, self.fees)
+            base_time = runtime.last_candle_time or last_closed_open_time(
+                self._clock.now(), runtime.tf_seconds
+            )
+            events = StepEvents()
+            ctx = StepContext(self.account, self.fees, manager)
+            with transaction(self._sessions) as session:
+                apply_intents(runtime, intents, ctx, events, base_time + runtime.tf_seconds)
+                persist_step(session, runtime, events)
+                self.account.flush(session)
+
+    def health(self) -> dict[str, Any]:
+        report = self.last_cycle
+        running = self._task is not None and not self._task.done()
+        market = self._market.health()
+        healthy = running and not report.unavailable and bool(market.get("ok", True))
+        return {
+            "status": "ok" if healthy else "degraded",
+            "running": running,
+            "bots_loaded": len(self.registry),
+            "cycles": self.cycles,
+            "last_cycle_seconds": round(report.seconds, 4),
+            "last_cycle_fetches": report.fetches,
+            "market_unavailable": list(report.unavailable),
+            "bot_errors": len(self.registry.load_errors),
+            "market": market,
+        }

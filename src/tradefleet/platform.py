@@ -1,0 +1,112 @@
+"""The composition root: settings -> database, market, clock, engine and web app.
+
+``tradefleet serve`` and the tests build the running platform here and nowhere else, so
+what a user runs is what the tests run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradefleet.api.app import create_app
+from tradefleet.config import MarketKind, Settings
+from tradefleet.db.migrate import upgrade_database
+from tradefleet.db.models import Setting
+from tradefleet.db.session import make_engine, make_session_factory, transaction
+from tradefleet.engine.runner import Engine
+from tradefleet.market import build_source
+from tradefleet.market.base import AcceleratedClock, Clock, MarketSource, WallClock
+from tradefleet.market.service import MarketService
+
+log = logging.getLogger(__name__)
+
+CLOCK_KEY = "market_clock"
+EXCHANGE_GRACE_SECONDS = 3.0  # the exchange publishes a closed candle a moment after close
+
+
+@dataclass(slots=True)
+class Platform:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    source: MarketSource
+    market: MarketService
+    engine: Engine
+    app: FastAPI
+
+
+def open_database(settings: Settings) -> sessionmaker[Session]:
+    """Upgrade the schema to the newest revision and return a session factory."""
+    upgrade_database(settings.database_url)
+    return make_session_factory(make_engine(settings.database_url))
+
+
+async def market_clock(
+    settings: Settings, sessions: sessionmaker[Session], source: MarketSource
+) -> Clock:
+    """Real time for the exchange; for simulated/replay markets an accelerated clock whose
+    position survives restarts (stored in the settings table), so bots resume where they
+    stopped instead of seeing time run backwards."""
+    if settings.market is MarketKind.EXCHANGE:
+        return WallClock()
+    wall_now = time.time()
+    with transaction(sessions) as session:
+        row = session.get(Setting, CLOCK_KEY)
+        stored = row.value if row is not None and isinstance(row.value, dict) else None
+        if stored is not None and stored.get("market") == settings.market.value:
+            market_now = stored["market_time"] + (wall_now - stored["wall_time"]) * stored["speed"]
+        else:
+            market_now = await _market_start(settings, source, wall_now)
+        value = {
+            "market": settings.market.value,
+            "market_time": market_now,
+            "wall_time": wall_now,
+            "speed": settings.speed,
+        }
+        if row is None:
+            session.add(Setting(key=CLOCK_KEY, value=value))
+        else:
+            row.value = value
+    return AcceleratedClock(settings.speed, market_now)
+
+
+async def _market_start(settings: Settings, source: MarketSource, wall_now: float) -> float:
+    if settings.market is MarketKind.REPLAY:
+        start = getattr(source, "start_time", None)
+        if callable(start):
+            return float(start())
+    return wall_now
+
+
+async def build_platform(settings: Settings) -> Platform:
+    sessions = open_database(settings)
+    source = build_source(settings)
+    clock = await market_clock(settings, sessions, source)
+    bind = getattr(source, "bind_clock", None)
+    if callable(bind):
+        bind(clock)
+    market = MarketService(source, clock)
+    grace = EXCHANGE_GRACE_SECONDS if settings.market is MarketKind.EXCHANGE else 0.0
+    # The engine's own connections take SQLite's write lock when a cycle begins (see
+    # db.session.make_engine); the API's short transactions keep the default.
+    engine_sessions = make_session_factory(make_engine(settings.database_url, immediate=True))
+    engine = Engine(settings, engine_sessions, market, clock, grace_seconds=grace)
+    app = create_app(settings, sessions, engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await engine.start()
+        try:
+            yield
+        finally:
+            await engine.stop()
+            await source.close()
+
+    app.router.lifespan_context = lifespan
+    return Platform(settings, sessions, source, market, engine, app)

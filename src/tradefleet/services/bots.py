@@ -1,0 +1,222 @@
+"""Bot CRUD shared by the REST API and the CLI.
+
+Each operation validates everything first and writes only when the whole request is valid,
+then commits; so a rejected request never changes stored data. Market look-ups are async
+and belong to the caller: it passes the ``ProductSpec`` the market knows for the requested
+``product_id`` (or None when the market does not know it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tradefleet.db.models import Bot, Order, Position, utcnow
+from tradefleet.domain import OrderStatus, ProductSpec
+from tradefleet.money import canonical
+from tradefleet.services import bot_rules
+from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError
+
+OPEN = "open"
+LIVE_ORDER_STATUSES = (OrderStatus.PENDING.value, OrderStatus.OPEN.value)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class BotInput:
+    """Everything a new bot needs; ``strategy_config`` may omit parameters (defaults apply)."""
+
+    name: str
+    strategy_type: str
+    product_id: str
+    timeframe: str
+    budget: Decimal
+    strategy_config: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BotChanges:
+    """A partial update: None leaves a field as it is.
+
+    A given ``strategy_config`` replaces the stored one as a whole (omitted parameters take
+    their defaults). Changing ``strategy_type`` without a config starts from the defaults.
+    """
+
+    name: str | None = None
+    description: str | None = None
+    strategy_type: str | None = None
+    strategy_config: Mapping[str, Any] | None = None
+    product_id: str | None = None
+    timeframe: str | None = None
+    budget: Decimal | None = None
+
+
+def get_bot(session: Session, bot_id: int) -> Bot:
+    bot = session.get(Bot, bot_id)
+    if bot is None:
+        raise NotFoundError(f"bot {bot_id} not found")
+    return bot
+
+
+def list_bots(session: Session) -> list[Bot]:
+    return list(session.scalars(select(Bot).order_by(Bot.id)))
+
+
+def open_position_counts(session: Session) -> dict[int, int]:
+    """Bot id -> number of open deals (bots without open deals are absent)."""
+    rows = session.execute(
+        select(Position.bot_id, func.count())
+        .where(Position.status == OPEN)
+        .group_by(Position.bot_id)
+    )
+    return {bot_id: count for bot_id, count in rows}
+
+
+def open_position_count(session: Session, bot_id: int) -> int:
+    query = select(func.count()).where(Position.bot_id == bot_id, Position.status == OPEN)
+    return session.scalar(query) or 0
+
+
+def create_bot(session: Session, data: BotInput, product: ProductSpec | None) -> Bot:
+    """Validate and store a new, inactive bot."""
+    name, problems = bot_rules.clean_name(data.name)
+    problems += bot_rules.description_problems(data.description)
+    problems += bot_rules.product_problems(data.product_id, product)
+    problems += bot_rules.timeframe_problems(data.timeframe)
+    budget_problems = bot_rules.budget_problems(data.budget)
+    config, config_problems = bot_rules.strategy_config_problems(
+        data.strategy_type, data.strategy_config, None if budget_problems else data.budget
+    )
+    _raise_if(problems + budget_problems + config_problems)
+    _check_name_free(session, name, None)
+    bot = Bot(
+        name=name,
+        description=data.description,
+        strategy_type=data.strategy_type,
+        strategy_config=config,
+        product_id=data.product_id,
+        timeframe=data.timeframe,
+        budget=canonical(data.budget),
+        is_active=False,
+        manager_state={},
+    )
+    session.add(bot)
+    _commit(session, name)
+    return bot
+
+
+def update_bot(
+    session: Session, bot_id: int, changes: BotChanges, product: ProductSpec | None
+) -> Bot:
+    """Apply a partial update; ``product`` is consulted only when ``product_id`` changes."""
+    bot = get_bot(session, bot_id)
+    name, problems = bot_rules.clean_name(_given(changes.name, bot.name))
+    if changes.description is not None:
+        problems += bot_rules.description_problems(changes.description)
+    if changes.product_id is not None and changes.product_id != bot.product_id:
+        problems += bot_rules.product_problems(changes.product_id, product)
+    if changes.timeframe is not None:
+        problems += bot_rules.timeframe_problems(changes.timeframe)
+    budget = _given(changes.budget, bot.budget)
+    budget_problems = bot_rules.budget_problems(budget)
+    strategy_type = _given(changes.strategy_type, bot.strategy_type)
+    config, config_problems = bot_rules.strategy_config_problems(
+        strategy_type, _next_config(bot, changes), None if budget_problems else budget
+    )
+    _raise_if(problems + budget_problems + config_problems)
+    _check_name_free(session, name, bot.id)
+    _check_deal_fields_unchanged(session, bot, changes)
+    bot.name = name
+    bot.description = _given(changes.description, bot.description)
+    bot.strategy_type = strategy_type
+    bot.strategy_config = config
+    bot.product_id = _given(changes.product_id, bot.product_id)
+    bot.timeframe = _given(changes.timeframe, bot.timeframe)
+    bot.budget = canonical(budget)
+    bot.updated_at = utcnow()
+    _commit(session, name)
+    return bot
+
+
+def delete_bot(session: Session, bot_id: int) -> None:
+    """Delete a bot with its closed deals, orders, fills and signals.
+
+    Refused while the bot has an open deal or a live order: deleting those would lose
+    track of coins or of an order still working at the broker.
+    """
+    bot = get_bot(session, bot_id)
+    live_orders = session.scalar(
+        select(func.count()).where(Order.bot_id == bot_id, Order.status.in_(LIVE_ORDER_STATUSES))
+    )
+    if open_position_count(session, bot_id) or live_orders:
+        raise ConflictError(
+            f"bot {bot_id} has open positions: stop the bot and close its positions first"
+        )
+    session.delete(bot)
+    session.commit()
+
+
+def set_active(session: Session, bot_id: int, active: bool) -> Bot:
+    """Record whether the bot trades; the engine is told by the caller."""
+    bot = get_bot(session, bot_id)
+    bot.is_active = active
+    bot.updated_at = utcnow()
+    session.commit()
+    return bot
+
+
+def _given(new: T | None, old: T) -> T:
+    return old if new is None else new
+
+
+def _next_config(bot: Bot, changes: BotChanges) -> Mapping[str, Any]:
+    if changes.strategy_config is not None:
+        return changes.strategy_config
+    if changes.strategy_type is not None and changes.strategy_type != bot.strategy_type:
+        return {}
+    return bot.strategy_config
+
+
+def _check_deal_fields_unchanged(session: Session, bot: Bot, changes: BotChanges) -> None:
+    """Open deals were opened by this strategy on this product; they must keep both."""
+    moved = [
+        what
+        for what, new, old in (
+            ("strategy_type", changes.strategy_type, bot.strategy_type),
+            ("product_id", changes.product_id, bot.product_id),
+        )
+        if new is not None and new != old
+    ]
+    if moved and open_position_count(session, bot.id):
+        raise ConflictError(
+            f"bot {bot.id} has open positions: close them before changing {' and '.join(moved)}"
+        )
+
+
+def _check_name_free(session: Session, name: str, own_id: int | None) -> None:
+    query = select(Bot.id).where(Bot.name == name)
+    if own_id is not None:
+        query = query.where(Bot.id != own_id)
+    if session.scalar(query) is not None:
+        raise ConflictError(f"a bot named {name!r} already exists")
+
+
+def _commit(session: Session, name: str) -> None:
+    """Commit; a concurrent insert of the same name surfaces as a conflict, not a 500."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ConflictError(f"a bot named {name!r} already exists") from None
+
+
+def _raise_if(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise InvalidInputError.of(problems)

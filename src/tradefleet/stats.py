@@ -1,0 +1,225 @@
+"""Bot performance figures from deal (position) records: pure arithmetic, no I/O, exact Decimals.
+
+Definitions, so the UI, the API and the tests agree:
+
+- *cost* of an open deal = ``bought_quote + buy_fees - sold_quote + sell_fees``: the quote the
+  deal has tied up net of anything it already sold (a plain deal has no sells while open).
+- *funds in use* = the sum of the open deals' cost.
+- *unrealized PnL* = ``base held x last price - cost`` over open deals. The fee of the sell
+  that would close the deal is NOT subtracted: it depends on how the deal exits (maker take
+  profit or taker market sell). ``None`` when a last price is missing for any open deal.
+- *realized PnL* = sum of the closed deals' ``realized_pnl`` (computed from their amounts
+  when the column is empty); the percentage is of the bot's budget.
+- *win rate* = closed deals with realized PnL > 0 / closed deals, in percent.
+- *max drawdown* = the largest fall from a peak of the realized equity curve, in percent of
+  that peak. The curve starts at the budget and adds each closed deal's realized PnL in
+  ``closed_at`` order; open deals do not move it.
+
+Percentages are rounded half up to 4 decimals and averages of money to 12 decimals.
+Totals across bots are keyed by quote currency: BTC and USD amounts are never added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
+
+from tradefleet.money import FEE_QUANTUM, ZERO, canonical
+
+PCT_QUANTUM = Decimal("0.0001")
+HUNDRED = Decimal(100)
+MICROSECOND = timedelta(microseconds=1)
+
+
+class DealRecord(Protocol):
+    """The fields of a deal the statistics read (a ``db.models.Position`` fits)."""
+
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def opened_at(self) -> datetime: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def base_amount(self) -> Decimal: ...
+    @property
+    def bought_quote(self) -> Decimal: ...
+    @property
+    def buy_fees(self) -> Decimal: ...
+    @property
+    def sold_quote(self) -> Decimal: ...
+    @property
+    def sell_fees(self) -> Decimal: ...
+    @property
+    def realized_pnl(self) -> Decimal | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BotStats:
+    quote_currency: str
+    budget: Decimal
+    open_deals: int
+    closed_deals: int
+    realized_pnl: Decimal
+    realized_pnl_pct: Decimal
+    unrealized_pnl: Decimal | None
+    win_rate_pct: Decimal | None  # None before the first closed deal
+    average_deal_pnl: Decimal | None
+    average_deal_seconds: int | None
+    fees_paid: Decimal
+    max_drawdown_pct: Decimal
+    funds_in_use: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteTotals:
+    """Sums over the bots that trade against one quote currency."""
+
+    quote_currency: str
+    bots: int
+    budget: Decimal
+    open_deals: int
+    closed_deals: int
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal | None  # None when any bot's unrealized PnL is unknown
+    fees_paid: Decimal
+    funds_in_use: Decimal
+
+
+def quote_currency_of(product_id: str) -> str:
+    """``"ETH-BTC"`` -> ``"BTC"`` (Coinbase product ids are BASE-QUOTE)."""
+    return product_id.rsplit("-", 1)[-1].upper()
+
+
+def pct(part: Decimal, whole: Decimal) -> Decimal:
+    """``part / whole`` in percent, rounded half up to 4 decimals."""
+    return canonical((part * HUNDRED / whole).quantize(PCT_QUANTUM, rounding=ROUND_HALF_UP))
+
+
+def is_closed(deal: DealRecord) -> bool:
+    return deal.status == "closed"
+
+
+def deal_realized(deal: DealRecord) -> Decimal:
+    """A closed deal's realized PnL: the stored column, or net sells minus gross cost."""
+    if deal.realized_pnl is not None:
+        return deal.realized_pnl
+    return deal.sold_quote - deal.sell_fees - deal.bought_quote - deal.buy_fees
+
+
+def deal_cost(deal: DealRecord) -> Decimal:
+    """The quote an open deal has tied up (see the module docstring)."""
+    return deal.bought_quote + deal.buy_fees - deal.sold_quote + deal.sell_fees
+
+
+def unrealized_pnl(
+    open_deals: Iterable[DealRecord], last_prices: Mapping[str, Decimal]
+) -> Decimal | None:
+    total = ZERO
+    for deal in open_deals:
+        price = last_prices.get(deal.product_id)
+        if price is None:
+            return None
+        total += deal.base_amount * price - deal_cost(deal)
+    return canonical(total)
+
+
+def max_drawdown_pct(budget: Decimal, closed_deals: Iterable[DealRecord]) -> Decimal:
+    """Largest peak-to-trough fall of budget + cumulative realized PnL, in % of the peak."""
+    ordered = sorted(closed_deals, key=lambda d: (d.closed_at or d.opened_at, d.opened_at))
+    equity = peak = budget
+    worst = ZERO
+    for deal in ordered:
+        equity += deal_realized(deal)
+        peak = max(peak, equity)
+        if peak > 0:
+            worst = max(worst, (peak - equity) * HUNDRED / peak)
+    return canonical(worst.quantize(PCT_QUANTUM, rounding=ROUND_HALF_UP))
+
+
+def average_seconds(closed_deals: list[DealRecord]) -> int | None:
+    """Mean open-to-close time in whole seconds (half up), exact to the microsecond."""
+    micros = [
+        (d.closed_at - d.opened_at) // MICROSECOND for d in closed_deals if d.closed_at is not None
+    ]
+    if not micros:
+        return None
+    mean = Decimal(sum(micros)) / len(micros) / 1_000_000
+    return int(mean.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def bot_stats(
+    budget: Decimal,
+    quote_currency: str,
+    deals: Iterable[DealRecord],
+    last_prices: Mapping[str, Decimal],
+) -> BotStats:
+    """All figures for one bot; ``last_prices`` maps product id -> last traded price."""
+    deals = list(deals)
+    closed = [d for d in deals if is_closed(d)]
+    still_open = [d for d in deals if not is_closed(d)]
+    realized = canonical(sum((deal_realized(d) for d in closed), ZERO))
+    wins = sum(1 for d in closed if deal_realized(d) > 0)
+    return BotStats(
+        quote_currency=quote_currency,
+        budget=budget,
+        open_deals=len(still_open),
+        closed_deals=len(closed),
+        realized_pnl=realized,
+        realized_pnl_pct=pct(realized, budget),
+        unrealized_pnl=unrealized_pnl(still_open, last_prices),
+        win_rate_pct=pct(Decimal(wins), Decimal(len(closed))) if closed else None,
+        average_deal_pnl=(
+            canonical((realized / len(closed)).quantize(FEE_QUANTUM, ROUND_HALF_UP))
+            if closed
+            else None
+        ),
+        average_deal_seconds=average_seconds(closed),
+        fees_paid=canonical(sum((d.buy_fees + d.sell_fees for d in deals), ZERO)),
+        max_drawdown_pct=max_drawdown_pct(budget, closed),
+        funds_in_use=canonical(sum((deal_cost(d) for d in still_open), ZERO)),
+    )
+
+
+def totals_by_quote(all_stats: Iterable[BotStats]) -> dict[str, QuoteTotals]:
+    """Sum bots per quote currency; the result is ordered by currency code."""
+    totals: dict[str, QuoteTotals] = {}
+    for stats in all_stats:
+        previous = totals.get(stats.quote_currency)
+        totals[stats.quote_currency] = _add(previous, stats)
+    return {currency: totals[currency] for currency in sorted(totals)}
+
+
+def _add(previous: QuoteTotals | None, stats: BotStats) -> QuoteTotals:
+    base = previous or QuoteTotals(
+        quote_currency=stats.quote_currency,
+        bots=0,
+        budget=ZERO,
+        open_deals=0,
+        closed_deals=0,
+        realized_pnl=ZERO,
+        unrealized_pnl=ZERO,
+        fees_paid=ZERO,
+        funds_in_use=ZERO,
+    )
+    unrealized = (
+        None
+        if base.unrealized_pnl is None or stats.unrealized_pnl is None
+        else canonical(base.unrealized_pnl + stats.unrealized_pnl)
+    )
+    return QuoteTotals(
+        quote_currency=base.quote_currency,
+        bots=base.bots + 1,
+        budget=canonical(base.budget + stats.budget),
+        open_deals=base.open_deals + stats.open_deals,
+        closed_deals=base.closed_deals + stats.closed_deals,
+        realized_pnl=canonical(base.realized_pnl + stats.realized_pnl),
+        unrealized_pnl=unrealized,
+        fees_paid=canonical(base.fees_paid + stats.fees_paid),
+        funds_in_use=canonical(base.funds_in_use + stats.funds_in_use),
+    )

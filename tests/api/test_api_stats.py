@@ -1,0 +1,76 @@
+"""GET /bots/{id}/stats and GET /stats on the seeded deals, valued at the fixed last prices
+(ETH-BTC 0.052, BTC-USD 60000)."""
+
+from __future__ import annotations
+
+from api_testkit import RecordingEngine, Seeded
+from fastapi.testclient import TestClient
+
+
+def test_bot_stats_are_exact(api: TestClient, seeded: Seeded) -> None:
+    answer = api.get(f"/api/bots/{seeded.eth_bot}/stats")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "bot_id": seeded.eth_bot,
+        "quote_currency": "BTC",
+        "budget": "1",
+        "open_deals": 1,
+        "closed_deals": 1,
+        "realized_pnl": "0.00896",  # 0.11 - 0.00044 - 0.1 - 0.0006
+        "realized_pnl_pct": "0.896",
+        "unrealized_pnl": "0.003712",  # 1 ETH x 0.052 - (0.048 + 0.000288)
+        "win_rate_pct": "100",
+        "average_deal_pnl": "0.00896",
+        "average_deal_seconds": 3600,
+        "fees_paid": "0.001328",  # 0.0006 + 0.00044 + 0.000288
+        "max_drawdown_pct": "0",
+        "funds_in_use": "0.048288",
+    }
+
+
+def test_totals_are_keyed_by_quote_currency(
+    api: TestClient, seeded: Seeded, engine: RecordingEngine
+) -> None:
+    api.post(f"/api/bots/{seeded.usd_bot}/start")
+    assert api.get("/api/stats").json() == {
+        "bots": 2,
+        "active_bots": 1,
+        "totals": {
+            "BTC": {
+                "quote_currency": "BTC",
+                "bots": 1,
+                "budget": "1",
+                "open_deals": 1,
+                "closed_deals": 1,
+                "realized_pnl": "0.00896",
+                "unrealized_pnl": "0.003712",
+                "fees_paid": "0.001328",
+                "funds_in_use": "0.048288",
+            },
+            "USD": {
+                "quote_currency": "USD",
+                "bots": 1,
+                "budget": "1000",
+                "open_deals": 1,
+                "closed_deals": 0,
+                "realized_pnl": "0",
+                "unrealized_pnl": "-3.6",  # 0.01 BTC x 60000 - (600 + 3.6)
+                "fees_paid": "3.6",
+                "funds_in_use": "603.6",
+            },
+        },
+    }
+
+
+def test_without_last_prices_unrealized_is_null_not_wrong(
+    api: TestClient, seeded: Seeded, engine: RecordingEngine
+) -> None:
+    engine.market.down = True
+    body = api.get(f"/api/bots/{seeded.eth_bot}/stats").json()
+    assert (body["unrealized_pnl"], body["realized_pnl"]) == (None, "0.00896")
+    totals = api.get("/api/stats").json()["totals"]
+    assert (totals["BTC"]["unrealized_pnl"], totals["USD"]["unrealized_pnl"]) == (None, None)
+
+
+def test_stats_with_no_bots(api: TestClient) -> None:
+    assert api.get("/api/stats").json() == {"bots": 0, "active_bots": 0, "totals": {}}

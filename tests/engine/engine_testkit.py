@@ -1,0 +1,137 @@
+"""Helpers for engine tests: a real engine on a simulated market with a manual clock."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradefleet.config import MarketKind, Settings
+from tradefleet.db.models import Fill, Order, PaperBalance
+from tradefleet.db.session import make_engine, make_session_factory
+from tradefleet.engine.runner import Engine
+from tradefleet.market import ManualClock, MarketService, SimulatedSource
+from tradefleet.services import bots as bot_service
+
+START = 1_700_000_000 // 3600 * 3600  # an hour boundary, so every timeframe lines up
+SEED = 7
+
+# Configurations that trade often on the simulated market within a few hours of 1m candles.
+BUSY_CONFIGS: dict[str, dict[str, Any]] = {
+    "rsi": {
+        "rsi_period": 7,
+        "oversold": 40,
+        "overbought": 60,
+        "profit_target_pct": 0.2,
+        "take_profit_pct": 0.8,
+        "safety_order_count": 2,
+        "safety_order_deviation_pct": 0.3,
+    },
+    "macd_dca": {"min_profit_pct": 0.1, "stop_loss_pct": 2},
+    "bollinger": {"bb_period": 10, "min_profit_pct": 0.1, "stop_loss_pct": 1.5},
+    "simple_dca": {"buy_amount": 0.002, "interval_minutes": 15, "take_profit_pct": 0.4},
+    "ema_cross": {
+        "fast_period": 5,
+        "slow_period": 12,
+        "take_profit_pct": 0.5,
+        "trailing_deviation_pct": 0.2,
+    },
+}
+
+
+@dataclass
+class Harness:
+    engine: Engine
+    clock: ManualClock
+    sessions: sessionmaker[Session]
+    market: MarketService
+
+    async def run(self, cycles: int, step: int = 60) -> None:
+        for _ in range(cycles):
+            self.clock.advance(step)
+            await self.engine.run_cycle()
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(database_url=url, market=MarketKind.SIMULATED, _env_file=None)  # type: ignore[call-arg]
+
+
+async def make_harness(url: str, clock: ManualClock | None = None) -> Harness:
+    """A loaded engine (no background loop) over ``url``; the clock starts at START + 1."""
+    settings = settings_for(url)
+    sessions = make_session_factory(make_engine(url))
+    clock = clock or ManualClock(START + 1)
+    market = MarketService(SimulatedSource(SEED, clock), clock)
+    engine = Engine(settings, make_session_factory(make_engine(url, immediate=True)), market, clock)
+    await engine.load()
+    return Harness(engine, clock, sessions, market)
+
+
+async def create_bot(
+    harness: Harness,
+    name: str,
+    strategy: str,
+    config: dict[str, Any],
+    *,
+    product_id: str = "ETH-BTC",
+    timeframe: str = "1m",
+    budget: str = "0.1",
+    start: bool = True,
+) -> int:
+    product = await harness.market.product(product_id)
+    with harness.sessions() as session:
+        data = bot_service.BotInput(
+            name=name,
+            strategy_type=strategy,
+            product_id=product_id,
+            timeframe=timeframe,
+            budget=Decimal(budget),
+            strategy_config=config,
+        )
+        bot = bot_service.create_bot(session, data, product)
+        if start:
+            bot_service.set_active(session, bot.id, True)
+        return bot.id
+
+
+def fill_rows(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:
+    """Every fill as comparable plain values, in a stable order."""
+    with sessions() as session:
+        rows = session.scalars(select(Fill).order_by(Fill.trade_id)).all()
+        return [
+            (r.trade_id, r.bot_id, r.side, r.time, r.price, r.base_amount, r.quote_amount, r.fee)
+            for r in rows
+        ]
+
+
+def ledger_mismatches(sessions: sessionmaker[Session]) -> list[str]:
+    """Balances must equal starting balances + fills - fees, exactly; holds = open buys."""
+    problems: list[str] = []
+    with sessions() as session:
+        expected: dict[str, Decimal] = defaultdict(Decimal)
+        balances = {row.currency: row for row in session.scalars(select(PaperBalance))}
+        for currency, row in balances.items():
+            expected[currency] += row.starting
+        for fill in session.scalars(select(Fill)):
+            base, quote = fill.product_id.split("-")
+            if fill.side == "buy":
+                expected[base] += fill.base_amount
+                expected[quote] -= fill.quote_amount + fill.fee
+            else:
+                expected[base] -= fill.base_amount
+                expected[quote] += fill.quote_amount - fill.fee
+        for currency, amount in expected.items():
+            actual = balances[currency].total if currency in balances else Decimal(0)
+            if actual != amount:
+                problems.append(f"{currency}: balance {actual} != ledger {amount}")
+        held: dict[str, Decimal] = defaultdict(Decimal)
+        for order in session.scalars(select(Order).where(Order.status == "open")):
+            held[order.product_id.split("-")[1]] += order.reserved
+        for currency, row in balances.items():
+            if row.hold != held[currency]:
+                problems.append(f"{currency}: hold {row.hold} != open buys {held[currency]}")
+    return problems
