@@ -101,8 +101,8 @@ async def build_platform(settings: Settings) -> Platform:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await engine.start()
         try:
+            await engine.start()
             yield
         finally:
             await engine.stop()

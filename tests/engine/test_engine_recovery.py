@@ -20,7 +20,7 @@ from tradefleet.db.migrate import upgrade_database
 from tradefleet.db.models import Bot, Position, Signal
 from tradefleet.db.session import make_engine
 from tradefleet.engine.cycle import CycleWriter
-from tradefleet.market import ManualClock, MarketUnavailable
+from tradefleet.market import ManualClock, MarketUnavailable, SimulatedSource
 from tradefleet.strategies import StrategyRegistry, TradingStrategy
 
 
@@ -199,3 +199,28 @@ def test_engine_uses_immediate_transactions_on_sqlite(tmp_path: Any) -> None:
             raw.execute("BEGIN IMMEDIATE")
         raw.close()
         connection.exec_driver_sql("SELECT 1")
+
+
+async def test_bots_wait_for_the_product_list_while_the_market_is_down(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await make_harness(migrated_url)
+    bot_id = await create_bot(first, "rsi", "rsi", {})
+
+    async def down(self: SimulatedSource) -> list[object]:
+        raise MarketUnavailable("no route to host")
+
+    monkeypatch.setattr(SimulatedSource, "products", down)
+    second = await make_harness(migrated_url, ManualClock(first.clock.now()))  # starts anyway
+    await second.run(1)
+    assert second.engine.last_cycle.unavailable == ["products"]
+    assert second.engine.health()["status"] == "degraded"
+    assert second.engine.registry.get(bot_id) is None
+    with second.sessions() as session:
+        bot = session.get(Bot, bot_id)
+        assert bot is not None
+        assert bot.last_error == "market data unavailable: no route to host"
+    monkeypatch.undo()
+    await second.run(1, step=120)  # past the source's back-off
+    assert second.engine.last_cycle.unavailable == []
+    assert second.engine.registry.get(bot_id) is not None

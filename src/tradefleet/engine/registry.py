@@ -19,7 +19,7 @@ from tradefleet.db.session import transaction
 from tradefleet.domain import ProductSpec
 from tradefleet.engine.loader import build_runtime
 from tradefleet.engine.runtime import BotRuntime
-from tradefleet.market.base import last_closed_open_time
+from tradefleet.market.base import MarketUnavailable, last_closed_open_time
 from tradefleet.market.service import MarketService
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,18 @@ class RuntimeRegistry:
     def runtimes(self) -> list[BotRuntime]:
         return [self._runtimes[bot_id] for bot_id in sorted(self._runtimes)]
 
-    async def sync(self, sessions: sessionmaker[Session]) -> None:
-        """Load new or changed bots, drop deleted ones and idle stopped ones."""
-        products = await self._products()
+    async def sync(self, sessions: sessionmaker[Session]) -> str | None:
+        """Load new or changed bots, drop deleted ones and idle stopped ones.
+
+        When the market cannot list its products, loaded bots stay as they are, bots not
+        loaded yet get the reason in ``last_error`` and are tried again next time; the
+        reason is returned.
+        """
+        try:
+            products: dict[str, ProductSpec] | None = await self._products()
+            unavailable = None
+        except MarketUnavailable as error:
+            products, unavailable = None, f"market data unavailable: {error}"
         with transaction(sessions) as session:
             with_deals = set(
                 session.scalars(select(Position.bot_id).where(Position.status == "open").distinct())
@@ -77,9 +86,14 @@ class RuntimeRegistry:
                 marker = content_marker(bot)
                 if self._markers.get(bot.id) == marker and bot.id in self._runtimes:
                     continue
+                if products is None:
+                    if bot.id not in self._runtimes:
+                        bot.last_error = unavailable
+                    continue
                 self._load(session, bot, products.get(bot.product_id), marker)
             for bot_id in set(self._runtimes) - seen:
                 self.drop(bot_id)
+        return unavailable
 
     async def refresh(self, sessions: sessionmaker[Session], bot_id: int) -> None:
         """Force a reload of one bot (after an edit through the API)."""

@@ -132,7 +132,9 @@ class Engine:
         async with self._lock:
             started = time.perf_counter()
             report = CycleReport(started_at=self._clock.now())
-            await self.registry.sync(self._sessions)
+            unavailable = await self.registry.sync(self._sessions)
+            if unavailable is not None:
+                report.unavailable.append("products")
             due = self.registry.due(report.started_at)
             fetches_before = self._market.fetch_count
             candles = await self._fetch_all(due, report)
