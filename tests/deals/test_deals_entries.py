@@ -104,9 +104,9 @@ def test_cooldown_blocks_reentry_until_it_has_passed() -> None:
     manager = SignalDealManager(replace(SETTINGS, cooldown_seconds=300))
     buy_on(manager, state, 0, 100)
     execute(manager, state, "tf-7-1-b1", flat(60, 100))
-    exit_intents = manager.on_candle(state, flat(60, 101), signal(60, SELL), PRODUCT, FEES)
+    exit_intents = manager.on_candle(state, flat(60, 102), signal(60, SELL), PRODUCT, FEES)
     assert ids(exit_intents) == ["+tf-7-1-x2"]
-    execute(manager, state, "tf-7-1-x2", flat(120, 101))
+    execute(manager, state, "tf-7-1-x2", flat(120, 102))
     assert state.last_deal_closed_at == 120
     assert buy_on(manager, state, 360, 100) == []  # 240 s after the close
     assert buy_on(manager, state, 420, 100) == ["+tf-7-2-b1"]  # 300 s after

@@ -218,19 +218,22 @@ SIGNAL_EXIT = DealSettings(
 )
 
 
-def test_sell_signal_exits_only_at_the_minimum_profit() -> None:
+def test_sell_signal_exits_only_at_the_minimum_profit_net_of_fees() -> None:
     manager, state, _ = opened(SIGNAL_EXIT)
     sell = signal(120, SELL)
-    assert manager.on_candle(state, flat(120, 100.99), sell, PRODUCT, FEES) == []
-    intents = manager.on_candle(state, flat(180, 101), sell, PRODUCT, FEES)
+    # cost 99.4 + fee 0.5964 = 99.9964; selling 0.994 at C nets C x 0.994 x (1 - 0.006).
+    # 1 % profit needs C x 0.988036 >= 100.996364, i.e. C >= 102.2193...
+    assert manager.on_candle(state, flat(120, 102.21), sell, PRODUCT, FEES) == []
+    intents = manager.on_candle(state, flat(180, 102.22), sell, PRODUCT, FEES)
     assert intents == [
         CancelOrder("tf-7-1-st2"),
         PlaceOrder(
             "tf-7-1-x3", 1, Side.SELL, OrderType.MARKET, OrderPurpose.EXIT, base_amount=D("0.994")
         ),
     ]
-    execute(manager, state, "tf-7-1-x3", flat(240, 101))
+    execute(manager, state, "tf-7-1-x3", flat(240, 102.22))
     assert state.closed[0].close_reason is CloseReason.SIGNAL
+    assert state.closed[0].realized_pnl is not None and state.closed[0].realized_pnl > 0
 
 
 def test_sell_signal_ignored_without_signal_exit() -> None:
@@ -240,7 +243,7 @@ def test_sell_signal_ignored_without_signal_exit() -> None:
 
 def test_rejected_exit_puts_the_protection_back() -> None:
     manager, state, _ = opened(replace(SIGNAL_EXIT, take_profit_pct=D(3)))
-    manager.on_candle(state, flat(120, 102), signal(120, SELL), PRODUCT, FEES)
+    manager.on_candle(state, flat(120, 102.5), signal(120, SELL), PRODUCT, FEES)
     intents = manager.on_reject(state, "tf-7-1-x4", PRODUCT, FEES)
     assert ids(intents) == ["+tf-7-1-tp5", "+tf-7-1-st6"]
     assert state.deals[0].status == "open"

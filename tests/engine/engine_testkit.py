@@ -31,7 +31,7 @@ BUSY_CONFIGS: dict[str, dict[str, Any]] = {
         "safety_order_count": 2,
         "safety_order_deviation_pct": 0.3,
     },
-    "macd_dca": {"min_profit_pct": 0.1, "stop_loss_pct": 2},
+    "macd_dca": {"min_profit_pct": 0.1, "stop_loss_pct": 1, "take_profit_pct": 1},
     "bollinger": {"bb_period": 10, "min_profit_pct": 0.1, "stop_loss_pct": 1.5},
     "simple_dca": {"buy_amount": 0.002, "interval_minutes": 15, "take_profit_pct": 0.4},
     "ema_cross": {

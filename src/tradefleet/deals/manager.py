@@ -7,8 +7,9 @@ it), then ``on_candle``. A ``Fill`` is the complete execution of an order (a bro
 that sees partial executions reports the order once it is done).
 
 ``on_candle`` handles each settled open deal (it holds base and has no market order in
-flight): on a SELL signal with ``signal_exit``, a deal whose close is at least
-avg x (1 + exit_min_profit_pct %) is sold at market (its resting orders cancelled);
+flight): on a SELL signal with ``signal_exit``, a deal whose net profit at the close
+(after its buy fees and the sell's taker fee) is at least ``exit_min_profit_pct`` % of its
+cost is sold at market (its resting orders cancelled);
 otherwise its trailing take profit follows the candle's high (see ``exits``). Then, on
 a BUY signal with ``entry_on_signal``, at most one buy: a market add of
 ``add_order_quote`` to the newest deal (when adds are on, it is settled, close < its
@@ -80,7 +81,7 @@ def on_candle(
     for deal in list(state.deals):
         if not _settled(deal):
             continue
-        if signal.action is SignalAction.SELL and _exit_allowed(settings, deal, candle):
+        if signal.action is SignalAction.SELL and _exit_allowed(settings, deal, candle, step.fees):
             sell_all(step, deal, OrderPurpose.EXIT)
         else:
             trail(settings, step, deal, candle)
@@ -96,11 +97,16 @@ def _settled(deal: DealState) -> bool:
     return held and not has_working(deal, OrderType.MARKET)
 
 
-def _exit_allowed(settings: DealSettings, deal: DealState, candle: Candle) -> bool:
+def _exit_allowed(
+    settings: DealSettings, deal: DealState, candle: Candle, fees: FeeSchedule
+) -> bool:
+    """The deal's profit if sold at this close, net of its buy fees and the taker fee of
+    the sell, is at least ``exit_min_profit_pct`` of what it cost (-100 = any price)."""
     if not settings.signal_exit or deal.average_entry_price is None:
         return False
-    floor = deal.average_entry_price * (1 + settings.exit_min_profit_pct / 100)
-    return to_decimal(candle.close) >= floor
+    cost = deal.bought_quote + deal.buy_fees
+    proceeds = to_decimal(candle.close) * deal.base_amount * (1 - fees.taker)
+    return proceeds - cost >= cost * settings.exit_min_profit_pct / 100
 
 
 def _fits(settings: DealSettings, step: Step, deal_committed: Decimal, quote: Decimal) -> bool:
