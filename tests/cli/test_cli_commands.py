@@ -1,0 +1,101 @@
+"""The ``tradefleet`` command: output, database effects and exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from tradefleet.cli import app
+from tradefleet.config import get_settings
+from tradefleet.db.models import Bot
+from tradefleet.db.session import make_engine, make_session_factory
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database(migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("TRADEFLEET_DATABASE_URL", migrated_url)
+    monkeypatch.setenv("TRADEFLEET_MARKET", "simulated")
+    get_settings.cache_clear()
+    yield migrated_url
+    get_settings.cache_clear()
+
+
+def _bots(url: str) -> list[tuple[str, str, bool, str]]:
+    with make_session_factory(make_engine(url))() as session:
+        rows = session.scalars(select(Bot).order_by(Bot.id))
+        return [(b.name, b.strategy_type, b.is_active, str(b.budget)) for b in rows]
+
+
+def test_strategies_lists_six_and_shows_parameters() -> None:
+    listed = runner.invoke(app, ["strategies", "--json"])
+    assert listed.exit_code == 0
+    ids = [d["id"] for d in json.loads(listed.stdout)]
+    assert ids == ["bollinger", "ema_cross", "grid", "macd_dca", "rsi", "simple_dca"]
+    shown = runner.invoke(app, ["strategies", "rsi", "--json"])
+    params = {p["name"]: p for p in json.loads(shown.stdout)["parameters"]}
+    assert (params["oversold"]["default"], params["rsi_period"]["min"]) == (30.0, 2)
+    unknown = runner.invoke(app, ["strategies", "nope"])
+    assert unknown.exit_code == 2
+    assert "unknown strategy 'nope'" in unknown.stderr
+
+
+def test_bots_create_start_stop_and_list(database: str) -> None:
+    created = runner.invoke(
+        app,
+        [
+            "bots", "create", "--name", "eth rsi", "--strategy", "rsi", "--product", "ETH-BTC",
+            "--budget", "0.1", "--config", '{"oversold": 25}', "--start",
+        ],
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert "created bot 1 (eth rsi), started" in created.stdout
+    assert _bots(database) == [("eth rsi", "rsi", True, "0.1")]
+    assert runner.invoke(app, ["bots", "stop", "1"]).exit_code == 0
+    assert _bots(database)[0][2] is False
+    assert runner.invoke(app, ["bots", "start", "1"]).exit_code == 0
+    assert _bots(database)[0][2] is True
+    listed = runner.invoke(app, ["bots", "list"])
+    assert listed.exit_code == 0
+    assert "eth rsi" in listed.stdout and "ETH-BTC" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--budget", "abc"], "budget: 'abc' is not a number"),
+        (["--budget", "-1"], "budget"),
+        (["--config", "{"], "config: not valid JSON"),
+        (["--config", "[1]"], "config: must be a JSON object"),
+        (["--config", '{"rsi_period": 1}'], "strategy_config.rsi_period"),
+        (["--config", '{"bogus": 1}'], "strategy_config.bogus"),
+        (["--strategy", "nope"], "unknown strategy"),
+        (["--product", "ETH-XYZ"], "product_id"),
+        (["--timeframe", "7m"], "timeframe"),
+    ],
+)
+def test_bad_input_exits_2_and_stores_nothing(
+    database: str, arguments: list[str], message: str
+) -> None:
+    base = {
+        "--name": "bot", "--strategy": "rsi", "--product": "ETH-BTC", "--budget": "0.1",
+    }  # fmt: skip
+    for flag, value in zip(arguments[::2], arguments[1::2], strict=True):
+        base[flag] = value
+    argv = ["bots", "create", *[part for pair in base.items() for part in pair]]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert _bots(database) == []
+
+
+def test_unknown_bot_id_exits_2(database: str) -> None:
+    result = runner.invoke(app, ["bots", "start", "42"])
+    assert result.exit_code == 2
+    assert "bot 42 not found" in result.stderr
