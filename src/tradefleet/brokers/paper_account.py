@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tradefleet.db.models import PaperBalance
@@ -33,12 +33,19 @@ class Balance:
         return self.total - self.hold
 
 
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    balances: dict[str, Balance]
+    stored: frozenset[str]
+
+
 class PaperAccount:
     """In-memory balances mirrored to ``paper_balances`` rows by ``flush``."""
 
     def __init__(self, balances: dict[str, Balance]) -> None:
         self._balances = balances
         self._dirty: set[str] = set()
+        self._stored: set[str] = set(balances)  # currencies that have a row
 
     @classmethod
     def load(cls, session: Session, starting: dict[str, Decimal]) -> PaperAccount:
@@ -63,12 +70,14 @@ class PaperAccount:
             self._balances[currency] = existing
         return existing
 
-    def snapshot(self) -> dict[str, Balance]:
-        return {c: Balance(b.total, b.hold, b.starting) for c, b in self._balances.items()}
+    def snapshot(self) -> AccountSnapshot:
+        balances = {c: Balance(b.total, b.hold, b.starting) for c, b in self._balances.items()}
+        return AccountSnapshot(balances, frozenset(self._stored))
 
-    def restore(self, snapshot: dict[str, Balance]) -> None:
+    def restore(self, snapshot: AccountSnapshot) -> None:
         """Undo in-memory changes after a failed bot step (its transaction rolled back)."""
-        self._balances = snapshot
+        self._balances = dict(snapshot.balances)
+        self._stored = set(snapshot.stored)
         self._dirty.clear()
 
     def reserve(self, currency: str, amount: Decimal) -> None:
@@ -118,21 +127,25 @@ class PaperAccount:
         self._dirty.update({product.base_currency, product.quote_currency})
 
     def flush(self, session: Session) -> None:
-        """Write changed balances into the caller's transaction."""
+        """Write changed balances into the caller's transaction (no read-back)."""
         if not self._dirty:
             return
-        rows = {
-            row.currency: row
-            for row in session.scalars(
-                select(PaperBalance).where(PaperBalance.currency.in_(self._dirty))
-            )
-        }
         for currency in sorted(self._dirty):
             balance = self._balances[currency]
-            row = rows.get(currency)
-            if row is None:
-                row = PaperBalance(currency=currency, starting=balance.starting)
-                session.add(row)
-            row.total = balance.total
-            row.hold = balance.hold
+            if currency in self._stored:
+                session.execute(
+                    update(PaperBalance)
+                    .where(PaperBalance.currency == currency)
+                    .values(total=balance.total, hold=balance.hold)
+                )
+            else:
+                session.execute(
+                    insert(PaperBalance).values(
+                        currency=currency,
+                        total=balance.total,
+                        hold=balance.hold,
+                        starting=balance.starting,
+                    )
+                )
+                self._stored.add(currency)
         self._dirty.clear()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from tradefleet.db.models import Bot, Fill, Order, Position
@@ -82,126 +82,157 @@ def restore_state(session: Session, bot: Bot) -> tuple[Any, OrderBook, dict[int,
 
 
 def persist_step(session: Session, runtime: BotRuntime, events: StepEvents) -> None:
-    """Write the deals, orders and fills a step produced (balances: ``account.flush``)."""
+    """Write the deals, orders and fills a step produced (balances: ``account.flush``).
+
+    Core statements by primary key, batched per kind: a step costs a handful of round
+    trips however many orders it touched, and no row is read back.
+    """
     closed = runtime.state.take_closed()
-    discarded = runtime.state.take_discarded()
-    touched = set(events.touched_deals)
-    for deal in runtime.state.deals:
-        if deal.seq in touched:
-            _upsert_deal(session, runtime, deal)
-    for deal in closed:
-        _upsert_deal(session, runtime, deal)
-    session.flush()
+    discarded = {deal.seq for deal in runtime.state.take_discarded()}
+    touched = events.touched_deals - discarded
+    deals = [deal for deal in runtime.state.deals if deal.seq in touched] + closed
+    _write_deals(session, runtime, deals)
     _write_orders(session, runtime, events)
-    for deal in discarded:
-        position_id = runtime.position_ids.pop(deal.seq, None)
+    for seq in sorted(discarded):
+        position_id = runtime.position_ids.pop(seq, None)
         if position_id is not None:
-            _detach_orders(session, position_id)
-            row = session.get(Position, position_id)
-            if row is not None:
-                session.delete(row)
+            session.execute(
+                update(Order).where(Order.position_id == position_id).values(position_id=None)
+            )
+            session.execute(delete(Position).where(Position.id == position_id))
     for deal in closed:
         runtime.position_ids.pop(deal.seq, None)
 
 
-def _upsert_deal(session: Session, runtime: BotRuntime, deal: DealState) -> None:
+def _deal_values(deal: DealState) -> dict[str, Any]:
     values = deal.column_values()
     values["opened_at"] = to_datetime(deal.opened_at)
     values["closed_at"] = None if deal.closed_at is None else to_datetime(deal.closed_at)
     values["close_reason"] = None if deal.close_reason is None else str(deal.close_reason)
-    position_id = runtime.position_ids.get(deal.seq)
-    row = session.get(Position, position_id) if position_id is not None else None
-    if row is None:
-        row = Position(bot_id=runtime.bot_id, product_id=runtime.product.product_id, **values)
-        session.add(row)
-        session.flush()
-        runtime.position_ids[deal.seq] = row.id
-        return
-    for name, value in values.items():
-        setattr(row, name, value)
+    return values
 
 
-def _detach_orders(session: Session, position_id: int) -> None:
-    for order in session.scalars(select(Order).where(Order.position_id == position_id)):
-        order.position_id = None
+def _write_deals(session: Session, runtime: BotRuntime, deals: list[DealState]) -> None:
+    new = [deal for deal in deals if deal.seq not in runtime.position_ids]
+    if new:
+        rows = [
+            {"bot_id": runtime.bot_id, "product_id": runtime.product.product_id, **_deal_values(d)}
+            for d in new
+        ]
+        inserted = session.execute(insert(Position).returning(Position.id, Position.seq), rows)
+        for position_id, seq in inserted:
+            runtime.position_ids[seq] = position_id
+    known = [deal for deal in deals if deal not in new]
+    if known:
+        rows = [{"id": runtime.position_ids[d.seq], **_deal_values(d)} for d in known]
+        session.execute(update(Position), rows)
 
 
 def _write_orders(session: Session, runtime: BotRuntime, events: StepEvents) -> None:
     book = runtime.book
-    for working in events.placed:
-        row = _new_order(runtime, working.intent, working.active_from, OrderStatus.OPEN)
-        row.reserved = book.reserved.get(working.intent.client_order_id, Decimal(0))
-        session.add(row)
-        session.flush()
-        book.row_ids[working.intent.client_order_id] = row.id
+    new_rows = [
+        _order_row(
+            runtime,
+            w.intent,
+            w.active_from,
+            OrderStatus.OPEN,
+            book.reserved.get(w.intent.client_order_id, Decimal(0)),
+        )
+        for w in events.placed
+    ]
+    updates: list[dict[str, Any]] = []
     for rejection in events.rejected:
-        _mark_rejected(session, runtime, rejection.intent, rejection.active_from, rejection.reason)
+        row_id = book.row_ids.pop(rejection.intent.client_order_id, None)
+        rejected = {"status": OrderStatus.REJECTED.value, "error": rejection.reason}
+        if row_id is None:
+            row = _order_row(runtime, rejection.intent, rejection.active_from, OrderStatus.REJECTED)
+            new_rows.append({**row, **rejected})
+        else:
+            updates.append({"id": row_id, **rejected, "reserved": Decimal(0)})
     for client_order_id in events.cancelled:
         row_id = book.row_ids.pop(client_order_id, None)
-        order = session.get(Order, row_id) if row_id is not None else None
-        if order is not None and order.status in WORKING_STATUSES:
-            order.status = OrderStatus.CANCELLED.value
-    for working, fill in events.fills:
-        _record_fill(session, runtime, working.intent, fill)
-
-
-def _new_order(
-    runtime: BotRuntime, intent: PlaceOrder, active_from: int, status: OrderStatus
-) -> Order:
-    return Order(
-        client_order_id=intent.client_order_id,
-        bot_id=runtime.bot_id,
-        position_id=runtime.position_ids.get(intent.deal_seq),
-        product_id=runtime.product.product_id,
-        side=intent.side.value,
-        order_type=intent.order_type.value,
-        purpose=intent.purpose.value,
-        base_amount=intent.base_amount,
-        quote_amount=intent.quote_amount,
-        limit_price=intent.price,
-        trigger_price=intent.trigger_price,
-        status=status.value,
-        active_from=active_from,
-    )
-
-
-def _mark_rejected(
-    session: Session, runtime: BotRuntime, intent: PlaceOrder, active_from: int, reason: str
-) -> None:
-    row_id = runtime.book.row_ids.pop(intent.client_order_id, None)
-    order = session.get(Order, row_id) if row_id is not None else None
-    if order is None:
-        order = _new_order(runtime, intent, active_from, OrderStatus.REJECTED)
-        session.add(order)
-    order.status = OrderStatus.REJECTED.value
-    order.error = reason
-
-
-def _record_fill(
-    session: Session, runtime: BotRuntime, intent: PlaceOrder, fill: FillEvent
-) -> None:
-    row_id = runtime.book.row_ids.pop(intent.client_order_id, None)
-    order = session.get(Order, row_id) if row_id is not None else None
-    if order is None:
-        raise RuntimeError(f"fill for unknown order {intent.client_order_id}")
-    order.status = OrderStatus.FILLED.value
-    order.filled_base = fill.base_amount
-    order.filled_quote = fill.quote_amount
-    order.fee = fill.fee
-    order.reserved = Decimal(0)
-    session.add(
-        Fill(
-            trade_id=f"{intent.client_order_id}-1",
-            order_id=order.id,
-            bot_id=runtime.bot_id,
-            position_id=order.position_id,
-            product_id=runtime.product.product_id,
-            side=fill.side.value,
-            time=to_datetime(fill.time),
-            price=fill.price,
-            base_amount=fill.base_amount,
-            quote_amount=fill.quote_amount,
-            fee=fill.fee,
-            fee_currency=runtime.product.quote_currency,
+        if row_id is not None:
+            updates.append({"id": row_id, "status": OrderStatus.CANCELLED.value})
+    fills = [_fill_update(runtime, working.intent, fill, updates) for working, fill in events.fills]
+    if new_rows:
+        inserted = session.execute(
+            insert(Order).returning(Order.id, Order.client_order_id, Order.status), new_rows
         )
+        for row_id, client_order_id, stored_status in inserted:
+            if stored_status == OrderStatus.OPEN.value:
+                book.row_ids[client_order_id] = row_id
+    for group in _same_keys(updates):
+        session.execute(update(Order), group)
+    if fills:
+        session.execute(insert(Fill), fills)
+
+
+def _same_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Executemany wants one set of keys per statement."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
+
+
+def _order_row(
+    runtime: BotRuntime,
+    intent: PlaceOrder,
+    active_from: int,
+    status: OrderStatus,
+    reserved: Decimal = Decimal(0),
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "client_order_id": intent.client_order_id,
+        "bot_id": runtime.bot_id,
+        "position_id": runtime.position_ids.get(intent.deal_seq),
+        "product_id": runtime.product.product_id,
+        "side": intent.side.value,
+        "order_type": intent.order_type.value,
+        "purpose": intent.purpose.value,
+        "base_amount": intent.base_amount,
+        "quote_amount": intent.quote_amount,
+        "limit_price": intent.price,
+        "trigger_price": intent.trigger_price,
+        "status": status.value,
+        "active_from": active_from,
+        "reserved": reserved,
+        "error": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _fill_update(
+    runtime: BotRuntime, intent: PlaceOrder, fill: FillEvent, updates: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Mark the order filled (appended to ``updates``) and return the fill's row."""
+    row_id = runtime.book.row_ids.pop(intent.client_order_id, None)
+    if row_id is None:
+        raise RuntimeError(f"fill for unknown order {intent.client_order_id}")
+    updates.append(
+        {
+            "id": row_id,
+            "status": OrderStatus.FILLED.value,
+            "filled_base": fill.base_amount,
+            "filled_quote": fill.quote_amount,
+            "fee": fill.fee,
+            "reserved": Decimal(0),
+            "updated_at": datetime.now(UTC),
+        }
     )
+    return {
+        "trade_id": f"{intent.client_order_id}-1",
+        "order_id": row_id,
+        "bot_id": runtime.bot_id,
+        "position_id": runtime.position_ids.get(intent.deal_seq),
+        "product_id": runtime.product.product_id,
+        "side": fill.side.value,
+        "time": to_datetime(fill.time),
+        "price": fill.price,
+        "base_amount": fill.base_amount,
+        "quote_amount": fill.quote_amount,
+        "fee": fill.fee,
+        "fee_currency": runtime.product.quote_currency,
+    }
