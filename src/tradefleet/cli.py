@@ -1,4 +1,4 @@
-"""The ``tradefleet`` command: serve, strategies, bots.
+"""The ``tradefleet`` command: serve, strategies, bots, backtest.
 
 Bad input prints one clear line naming the field and exits with code 2, never a
 traceback. Bot commands work on the database directly; a running server picks the
@@ -15,8 +15,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from tradefleet.backtest.command import backtest_command
 from tradefleet.config import Settings, get_settings
 from tradefleet.domain import ProductSpec
 from tradefleet.services import bots as bot_service
@@ -26,6 +28,7 @@ from tradefleet.strategies import StrategyRegistry, UnknownStrategyError
 app = typer.Typer(help="tradefleet: run many crypto trading bots on your own machine.")
 bots_app = typer.Typer(help="Create, list, start and stop bots.")
 app.add_typer(bots_app, name="bots")
+app.command("backtest")(backtest_command)
 console = Console()
 errors = Console(stderr=True)
 
@@ -33,7 +36,8 @@ BAD_INPUT = 2
 
 
 def fail(message: str) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    """One line naming the problem, exit code 2: bad input is never a traceback."""
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(BAD_INPUT)
 
 

@@ -23,10 +23,21 @@ class OrderBook:
     active_from: dict[str, int] = field(default_factory=dict)
     reserved: dict[str, Decimal] = field(default_factory=dict)
     row_ids: dict[str, int] = field(default_factory=dict)  # client order id -> orders.id
+    placement: dict[str, int] = field(default_factory=dict)  # the fill model's creation order
+    placed_count: int = 0
+
+    def accept(self, client_order_id: str, active_from: int, reserved: Decimal) -> None:
+        """Record a working order, numbered in the order the bot placed it."""
+        self.placed_count += 1
+        self.placement[client_order_id] = self.placed_count
+        self.active_from[client_order_id] = active_from
+        if reserved:
+            self.reserved[client_order_id] = reserved
 
     def forget(self, client_order_id: str) -> Decimal:
         """Drop an order that is done; returns the funds it had reserved."""
         self.active_from.pop(client_order_id, None)
+        self.placement.pop(client_order_id, None)
         return self.reserved.pop(client_order_id, Decimal(0))
 
 
@@ -51,12 +62,12 @@ class BotRuntime:
         return (self.product.product_id, self.timeframe)
 
     def working_orders(self) -> list[WorkingOrder]:
-        """Orders of open deals in placement order, with their activation times."""
-        return [
-            WorkingOrder(intent=order, active_from=self.book.active_from[order.client_order_id])
-            for order in self.state.working_orders()
-            if order.client_order_id in self.book.active_from
-        ]
+        """Orders of open deals in the order they were placed (across deals), with their
+        activation times: the fill model breaks ties within a class by creation order."""
+        book = self.book
+        orders = [o for o in self.state.working_orders() if o.client_order_id in book.placement]
+        orders.sort(key=lambda order: book.placement[order.client_order_id])
+        return [WorkingOrder(order, book.active_from[order.client_order_id]) for order in orders]
 
     def window_needed(self, now: float) -> int:
         """Candles to fetch: the strategy's warm-up plus the ones this bot has not seen."""

@@ -118,10 +118,7 @@ class BotStep:
         if reason is not None:
             self.reject(intent, reason)
             return
-        book = self.runtime.book
-        book.active_from[intent.client_order_id] = self.active_from
-        if reserve:
-            book.reserved[intent.client_order_id] = reserve
+        self.runtime.book.accept(intent.client_order_id, self.active_from, reserve)
         self.events.placed.append(WorkingOrder(intent=intent, active_from=self.active_from))
 
 

@@ -66,10 +66,8 @@ def load_orders(
             trigger_price=row.trigger_price,
         )
         intents.append(intent)
-        book.active_from[row.client_order_id] = row.active_from
+        book.accept(row.client_order_id, row.active_from, row.reserved)  # rows in id order
         book.row_ids[row.client_order_id] = row.id
-        if row.side == Side.BUY.value:
-            book.reserved[row.client_order_id] = row.reserved
     return intents, book
 
 

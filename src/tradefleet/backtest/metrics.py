@@ -1,0 +1,189 @@
+"""Backtest metrics: pure functions of the fills, deals and equity curve.
+
+Money is exact ``Decimal`` (quote currency); ratios and percentages are floats, ``None``
+where undefined (no closed deal, a flat curve). Definitions:
+
+- *total return %* = (final equity - budget) / budget x 100; *PnL* = final equity - budget,
+  split into realized (closed deals) and unrealized (open deals at the last close, before
+  the fee of selling them). Equity is defined in ``equity``.
+- *buy and hold %* = (last close - first open) / first open x 100 over the traded candles.
+- *deals* = closed deals + open deals that bought something; *win rate* = closed deals
+  with realized PnL > 0 / closed deals x 100.
+- *deal duration* = closed_at - opened_at (first buy fill to closing fill), closed deals.
+- *max safety orders used* = the most safety orders filled in one deal (any deal).
+- *max drawdown %* = the largest fall from a running peak of the equity curve, in % of
+  that peak.
+- *Sharpe* = mean / sample standard deviation (ddof 1) of the per-candle simple returns
+  of the equity curve, x sqrt(candles per year); *Sortino* = mean / downside deviation
+  x sqrt(candles per year), downside deviation = sqrt(mean(min(r, 0)^2)) over all
+  returns. Risk-free rate 0; a year is 365 days (crypto trades every day), so a 5m
+  backtest has 105,120 candles per year.
+- *exposure %* = candles at whose close the bot holds base / traded candles x 100.
+- *fees paid* = the sum of every fill's fee.
+- *funds needed at peak* = the most quote committed at any candle close: what open deals
+  spent (gross + fees) plus what their working buy orders hold back (``deals.book``).
+  The account must hold this much to run the bot as backtested.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from tradefleet.backtest.engines import DealSummary
+from tradefleet.domain import BoolArray, Fill, FloatArray
+from tradefleet.money import ZERO
+
+SECONDS_PER_YEAR = 365 * 86_400
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """Everything ``tradefleet backtest`` reports (see the module docstring)."""
+
+    start: int  # open time of the first traded candle
+    end: int  # close time of the last traded candle
+    candles: int
+    budget: Decimal
+    final_equity: Decimal
+    pnl: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    total_return_pct: float
+    buy_and_hold_return_pct: float
+    deals: int
+    deals_closed: int
+    deals_open: int
+    win_rate_pct: float | None
+    avg_deal_duration_seconds: float | None
+    max_deal_duration_seconds: int | None
+    max_safety_orders_used: int
+    max_drawdown_pct: float
+    sharpe: float | None
+    sortino: float | None
+    exposure_pct: float
+    fills: int
+    fees_paid: Decimal
+    funds_needed_peak: Decimal
+
+
+def percent_change(before: Decimal, after: Decimal) -> float:
+    """(after - before) / before in percent."""
+    if before <= 0:
+        raise ValueError(f"a percentage change needs a positive start, got {before}")
+    return float((after - before) / before * _HUNDRED)
+
+
+def buy_and_hold_pct(first_open: float, last_close: float) -> float:
+    return (last_close - first_open) / first_open * 100.0
+
+
+def win_rate_pct(closed: Sequence[DealSummary]) -> float | None:
+    if not closed:
+        return None
+    wins = sum(1 for deal in closed if deal.realized_pnl is not None and deal.realized_pnl > 0)
+    return wins / len(closed) * 100.0
+
+
+def durations(closed: Sequence[DealSummary]) -> list[int]:
+    return [deal.closed_at - deal.opened_at for deal in closed if deal.closed_at is not None]
+
+
+def max_drawdown_pct(equity: FloatArray) -> float:
+    """Largest fall from a running peak, in % of that peak (0 for a curve that never falls)."""
+    if equity.size == 0:
+        return 0.0
+    peaks = np.maximum.accumulate(equity)
+    return float(np.max((peaks - equity) / peaks) * 100.0)
+
+
+def candles_per_year(tf_seconds: int) -> float:
+    return SECONDS_PER_YEAR / tf_seconds
+
+
+def returns(equity: FloatArray) -> FloatArray:
+    """Per-candle simple returns of the curve (one fewer than its points)."""
+    out: FloatArray = equity[1:] / equity[:-1] - 1.0
+    return out
+
+
+def sharpe_ratio(equity: FloatArray, periods_per_year: float) -> float | None:
+    r = returns(equity)
+    if r.size < 2:
+        return None
+    deviation = float(np.std(r, ddof=1))
+    if deviation == 0.0:
+        return None
+    return float(np.mean(r)) / deviation * math.sqrt(periods_per_year)
+
+
+def sortino_ratio(equity: FloatArray, periods_per_year: float) -> float | None:
+    r = returns(equity)
+    if r.size < 1:
+        return None
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
+    if downside == 0.0:
+        return None
+    return float(np.mean(r)) / downside * math.sqrt(periods_per_year)
+
+
+def exposure_pct(holding: BoolArray) -> float:
+    return float(np.count_nonzero(holding)) / holding.size * 100.0 if holding.size else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsInput:
+    """What ``compute_metrics`` reads; ``equity`` and ``holding`` have one entry per candle."""
+
+    budget: Decimal
+    fills: Sequence[Fill]
+    deals: Sequence[DealSummary]
+    equity: FloatArray
+    holding: BoolArray
+    final_equity: Decimal
+    peak_committed: Decimal
+    first_open: float
+    last_close: float
+    start: int
+    end: int
+    tf_seconds: int
+
+
+def compute_metrics(data: MetricsInput) -> Metrics:
+    closed = [deal for deal in data.deals if deal.status == "closed"]
+    open_deals = [deal for deal in data.deals if deal.status != "closed" and deal.bought_base]
+    realized = sum((deal.realized_pnl or ZERO for deal in closed), ZERO)
+    pnl = data.final_equity - data.budget
+    spans = durations(closed)
+    per_year = candles_per_year(data.tf_seconds)
+    return Metrics(
+        start=data.start,
+        end=data.end,
+        candles=int(data.equity.size),
+        budget=data.budget,
+        final_equity=data.final_equity,
+        pnl=pnl,
+        realized_pnl=realized,
+        unrealized_pnl=pnl - realized,
+        total_return_pct=percent_change(data.budget, data.final_equity),
+        buy_and_hold_return_pct=buy_and_hold_pct(data.first_open, data.last_close),
+        deals=len(closed) + len(open_deals),
+        deals_closed=len(closed),
+        deals_open=len(open_deals),
+        win_rate_pct=win_rate_pct(closed),
+        avg_deal_duration_seconds=sum(spans) / len(spans) if spans else None,
+        max_deal_duration_seconds=max(spans) if spans else None,
+        max_safety_orders_used=max((d.safety_orders_filled for d in data.deals), default=0),
+        max_drawdown_pct=max_drawdown_pct(data.equity),
+        sharpe=sharpe_ratio(data.equity, per_year),
+        sortino=sortino_ratio(data.equity, per_year),
+        exposure_pct=exposure_pct(data.holding),
+        fills=len(data.fills),
+        fees_paid=sum((fill.fee for fill in data.fills), ZERO),
+        funds_needed_peak=data.peak_committed,
+    )
