@@ -112,3 +112,17 @@ async def test_budget_is_never_exceeded_by_a_bot(migrated_url: str) -> None:
         assert Decimal("0.04") < spent <= Decimal("0.05")
         rows = fill_rows(harness.sessions)
         assert len(rows) == 5 and all(row[1] == bot_id for row in rows)
+
+
+async def test_a_trade_drops_the_cached_price_of_its_product(migrated_url: str) -> None:
+    harness = await make_harness(migrated_url)
+    config = {"buy_amount": 0.01, "interval_minutes": 60, "take_profit_pct": 50}
+    await create_bot(harness, "dca", "simple_dca", config)
+    await harness.run(1)  # the buy decision
+    cache = harness.market.price_cache
+    await harness.market.last_price("ETH-BTC")
+    await harness.market.last_price("BTC-USD")
+    assert {"ETH-BTC", "BTC-USD"} <= set(cache._entries)
+    await harness.run(1)  # the buy fills
+    assert "ETH-BTC" not in cache._entries
+    assert "BTC-USD" in cache._entries

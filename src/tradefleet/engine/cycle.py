@@ -33,6 +33,7 @@ class CycleWriter:
     def __init__(self) -> None:
         self.bot_rows: dict[int, dict[str, Any]] = {}
         self.signal_rows: list[dict[str, Any]] = []
+        self.traded: set[str] = set()  # products with fills this cycle
         self._arrays: dict[tuple[str, str], tuple[list[Candle], CandleArrays]] = {}
 
     def arrays_for(self, key: tuple[str, str], candles: list[Candle]) -> CandleArrays:
@@ -136,6 +137,8 @@ def advance_bot(
         try:
             signal = _signal(runtime, arrays, index, warmup, candle)
             events = run_step(runtime, candle, signal, ctx)
+            if events.fills:
+                writer.traded.add(runtime.product.product_id)
             if events.changed_orders or events.touched_deals:
                 with session.begin_nested():
                     persist_step(session, runtime, events)

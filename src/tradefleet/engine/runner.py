@@ -139,7 +139,9 @@ class Engine:
             fetches_before = self._market.fetch_count
             candles = await self._fetch_all(due, report)
             report.fetches = self._market.fetch_count - fetches_before
-            await asyncio.to_thread(self._step_all, due, candles, report)
+            traded = await asyncio.to_thread(self._step_all, due, candles, report)
+            for product_id in sorted(traded):
+                self._market.after_trade(product_id)
             report.seconds = time.perf_counter() - started
             self.last_cycle = report
             self.cycles += 1
@@ -178,9 +180,9 @@ class Engine:
         due: dict[tuple[str, str], list[Any]],
         candles: dict[tuple[str, str], list[Candle] | str],
         report: CycleReport,
-    ) -> None:
+    ) -> set[str]:
+        writer = CycleWriter()
         with transaction(self._sessions) as session:
-            writer = CycleWriter()
             for key in sorted(due):
                 data = candles.get(key)
                 for runtime in due[key]:
@@ -193,6 +195,7 @@ class Engine:
                     report.errors += 1 if stepped < 0 else 0
             writer.flush(session)
             self.account.flush(session)
+        return writer.traded
 
     # ---- control (EngineControl) -------------------------------------------------
 

@@ -75,6 +75,10 @@ class MarketService:
     async def last_price(self, product_id: str) -> Decimal:
         return await self.price_cache.get(product_id)
 
+    def after_trade(self, product_id: str) -> None:
+        """A trade happened: the next price asked for is fetched, not taken from the cache."""
+        self.price_cache.invalidate(product_id)
+
     def health(self) -> dict[str, Any]:
         return {**self.health_record.as_dict(), "candle_fetches": self.fetch_count}
 
