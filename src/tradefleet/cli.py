@@ -1,4 +1,4 @@
-"""The ``tradefleet`` command: serve, strategies, bots, backtest.
+"""The ``tradefleet`` command: serve, strategies, bots, backtest, download-data.
 
 Bad input prints one clear line naming the field and exits with code 2, never a
 traceback. Bot commands work on the database directly; a running server picks the
@@ -19,8 +19,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradefleet.backtest.command import backtest_command
-from tradefleet.config import Settings, get_settings
+from tradefleet.config import Mode, Settings, get_settings
+from tradefleet.data.command import download_data_command
 from tradefleet.domain import ProductSpec
+from tradefleet.optimize.command import optimize_command
 from tradefleet.services import bots as bot_service
 from tradefleet.services.errors import ServiceError
 from tradefleet.strategies import StrategyRegistry, UnknownStrategyError
@@ -29,6 +31,8 @@ app = typer.Typer(help="tradefleet: run many crypto trading bots on your own mac
 bots_app = typer.Typer(help="Create, list, start and stop bots.")
 app.add_typer(bots_app, name="bots")
 app.command("backtest")(backtest_command)
+app.command("optimize")(optimize_command)
+app.command("download-data")(download_data_command)
 console = Console()
 errors = Console(stderr=True)
 
@@ -53,6 +57,8 @@ def serve(
     from tradefleet.platform import build_platform
 
     settings = _settings()
+    if settings.mode is Mode.LIVE:
+        fail("TRADEFLEET_MODE=live: live trading is not available yet; use paper (the default)")
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

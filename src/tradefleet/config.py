@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     mode: Mode = Mode.PAPER
     market: MarketKind = MarketKind.EXCHANGE
     replay_dir: Path = Path("./data/replay")
+    candle_dir: Path = Field(
+        default=Path("./data/candles"),
+        description="local candle store: PRODUCT_TIMEFRAME.csv files for backtests",
+    )
     speed: float = Field(default=1.0, gt=0, description="clock multiplier (simulated, replay)")
     exchange: str = "coinbase"
     exchange_api_url: str | None = None

@@ -33,7 +33,10 @@ from tradefleet.db.models import Setting
 
 OPEN_ROUTES = {("GET", "/api/health"), ("POST", "/api/auth/login")}
 PROTECTED_ROUTES = [
+    ("DELETE", "/api/backtests/1"),
     ("DELETE", "/api/bots/1"),
+    ("GET", "/api/backtests"),
+    ("GET", "/api/backtests/1"),
     ("GET", "/api/bots"),
     ("GET", "/api/bots/1"),
     ("GET", "/api/bots/1/positions"),
@@ -52,6 +55,7 @@ PROTECTED_ROUTES = [
     ("GET", "/api/strategies/1"),
     ("GET", "/api/trades"),
     ("POST", "/api/auth/logout"),
+    ("POST", "/api/backtests"),
     ("POST", "/api/bots"),
     ("POST", "/api/bots/1/start"),
     ("POST", "/api/bots/1/stop"),

@@ -99,3 +99,14 @@ def test_unknown_bot_id_exits_2(database: str) -> None:
     result = runner.invoke(app, ["bots", "start", "42"])
     assert result.exit_code == 2
     assert "bot 42 not found" in result.stderr
+
+
+def test_serve_refuses_live_mode_until_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADEFLEET_MODE", "live")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "live trading is not available yet" in result.stderr

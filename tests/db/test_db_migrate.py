@@ -28,7 +28,9 @@ from tradefleet.db.models import Base
 from tradefleet.db.session import make_engine
 from tradefleet.db.types import Money
 
-TABLES = {"bots", "positions", "orders", "fills", "signals", "paper_balances", "settings"}
+TABLES = {
+    "bots", "positions", "orders", "fills", "signals", "paper_balances", "settings", "backtests"
+}  # fmt: skip
 
 
 def _tables(url: str) -> set[str]:
@@ -59,8 +61,8 @@ def _execute(url: str, *statements: str) -> None:
         engine.dispose()
 
 
-def test_the_first_revision_is_the_only_head() -> None:
-    assert head_revision() == "0001"
+def test_the_newest_revision_is_the_only_head() -> None:
+    assert head_revision() == "0002"
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(database_url: str) -> None:

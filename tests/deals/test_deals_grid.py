@@ -115,6 +115,23 @@ def test_buy_sell_cycle_by_hand() -> None:
     assert state.grid.filled == set() and state.grid.cycles[2] == 2
 
 
+def test_a_paused_grid_withdraws_its_entry_buys_and_never_rearms() -> None:
+    state = BotState(3)
+    manager = manager_for(GRID)
+    manager.on_candle(state, flat(0, 102), signal(0), PRODUCT, FEES)
+    execute(manager, state, "tf-3-1-gb2c1n1", candle(60, 101, 101, 100, 100.5))
+    state.entries_paused = True
+    intents = manager.on_candle(state, flat(120, 102), signal(120), PRODUCT, FEES)
+    # deals 2 and 3 never bought: their buys go; deal 1 keeps its sell one level up
+    assert ids(intents) == ["-tf-3-2-gb1c1n1", "-tf-3-3-gb0c1n1"]
+    assert [d.seq for d in state.deals] == [1]
+    assert [d.seq for d in state.take_discarded()] == [2, 3]
+    _, intents = execute(manager, state, "tf-3-1-gs3c1n2", candle(180, 104, 105, 104, 104.5))
+    assert intents == []  # the level is not bought again
+    assert state.deals == []
+    assert manager.on_candle(state, flat(240, 96), signal(240), PRODUCT, FEES) == []
+
+
 def test_grid_never_arms_past_its_budget() -> None:
     state = BotState(3)
     tight = replace(GRID, budget=D(250))

@@ -147,3 +147,19 @@ async def test_an_edit_takes_effect_without_a_restart(
     signals_before = harness.engine.last_cycle.bots_stepped
     await harness.run(1)
     assert harness.engine.last_cycle.bots_stepped == signals_before == 1
+
+
+async def test_closing_a_deal_with_a_buy_in_flight_is_a_conflict(
+    platform: tuple[Harness, httpx.AsyncClient],
+) -> None:
+    harness, client = platform
+    config = {"buy_amount": 0.01, "interval_minutes": 1, "take_profit_pct": 50}
+    bot_id = await _create(client, "dca", "simple_dca", config)
+    await harness.run(3)  # a new add is decided on every candle
+    [position] = (await client.get(f"/api/bots/{bot_id}/positions")).json()["data"]
+    answer = await client.post(f"/api/positions/{position['id']}/close")
+    assert answer.status_code == 409
+    assert "has a market buy in flight" in answer.json()["detail"]
+    huge = await client.get("/api/positions/99999999999999999999999")
+    assert huge.status_code == 422
+    assert huge.json()["detail"][0]["loc"] == ["path", "position_id"]

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.config import MarketKind, Settings
-from tradefleet.db.models import Fill, Order, PaperBalance
+from tradefleet.db.models import Fill, Order, PaperBalance, Position
 from tradefleet.db.session import make_engine, make_session_factory
-from tradefleet.engine.runner import Engine
+from tradefleet.engine.runner import CycleReport, Engine
 from tradefleet.market import ManualClock, MarketService, SimulatedSource
 from tradefleet.services import bots as bot_service
 
@@ -52,8 +52,11 @@ class Harness:
 
     async def run(self, cycles: int, step: int = 60) -> None:
         for _ in range(cycles):
-            self.clock.advance(step)
-            await self.engine.run_cycle()
+            await self.run_one(step)
+
+    async def run_one(self, step: int = 60) -> CycleReport:
+        self.clock.advance(step)
+        return await self.engine.run_cycle()
 
 
 def settings_for(url: str) -> Settings:
@@ -109,7 +112,8 @@ def fill_rows(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:
 
 
 def ledger_mismatches(sessions: sessionmaker[Session]) -> list[str]:
-    """Balances must equal starting balances + fills - fees, exactly; holds = open buys."""
+    """Balances must equal starting balances + fills - fees, exactly; holds = what open
+    buys reserve (quote) plus what open deals hold (base)."""
     problems: list[str] = []
     with sessions() as session:
         expected: dict[str, Decimal] = defaultdict(Decimal)
@@ -131,6 +135,8 @@ def ledger_mismatches(sessions: sessionmaker[Session]) -> list[str]:
         held: dict[str, Decimal] = defaultdict(Decimal)
         for order in session.scalars(select(Order).where(Order.status == "open")):
             held[order.product_id.split("-")[1]] += order.reserved
+        for deal in session.scalars(select(Position).where(Position.status == "open")):
+            held[deal.product_id.split("-")[0]] += deal.base_amount
         for currency, row in balances.items():
             if row.hold != held[currency]:
                 problems.append(f"{currency}: hold {row.hold} != open buys {held[currency]}")

@@ -13,6 +13,7 @@ from tradefleet.api.deps import ApiContext, get_current_user
 from tradefleet.api.errors import install_error_handlers
 from tradefleet.api.routers import (
     auth,
+    backtests,
     bots,
     health,
     market,
@@ -25,10 +26,11 @@ from tradefleet.api.routers import (
 )
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.static import mount_frontend
+from tradefleet.backtest.jobs import BacktestJobs
 from tradefleet.config import Settings
 from tradefleet.engine.protocols import EngineControl
 
-PROTECTED = (bots, strategies, positions, trades, signals, settings, market, stats)
+PROTECTED = (bots, strategies, positions, trades, signals, settings, market, stats, backtests)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -49,11 +51,14 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    backtest_jobs = BacktestJobs(session_factory, settings.candle_dir)
+    backtest_jobs.recover()  # runs a previous server left unfinished are failed
     app.state.context = ApiContext(
         settings=settings,
         session_factory=session_factory,
         engine=engine,
         signing_key=SigningKey(session_factory, settings),
+        backtests=backtest_jobs,
     )
     install_error_handlers(app)
     api = APIRouter(prefix="/api")

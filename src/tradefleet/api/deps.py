@@ -1,7 +1,7 @@
 """Typed dependencies: handlers list ``session: SessionDep, bot: BotDep`` and stay thin.
 
 Each check lives here once: the token check (``CurrentUser``) and the loaders that turn an
-unknown id into a 404 (``BotDep``, ``PositionDep``).
+unknown id into a 404 (``BotDep``, ``PositionDep``, ``BacktestDep``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.api.auth import COOKIE_NAME, SigningKey, token_subject
+from tradefleet.api.schemas.common import RowId
+from tradefleet.backtest import runs as backtest_runs
+from tradefleet.backtest.jobs import BacktestJobs
 from tradefleet.config import Settings
-from tradefleet.db.models import Bot, Position
+from tradefleet.db.models import Backtest, Bot, Position
 from tradefleet.engine.protocols import EngineControl, MarketView
 from tradefleet.services import bots as bot_service
 from tradefleet.services import records
@@ -30,6 +33,7 @@ class ApiContext:
     session_factory: sessionmaker[Session]
     engine: EngineControl
     signing_key: SigningKey
+    backtests: BacktestJobs
 
 
 def get_context(request: Request) -> ApiContext:
@@ -59,10 +63,15 @@ def get_market(context: ContextDep) -> MarketView:
     return context.engine.market
 
 
+def get_backtest_jobs(context: ContextDep) -> BacktestJobs:
+    return context.backtests
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[EngineControl, Depends(get_engine)]
 MarketDep = Annotated[MarketView, Depends(get_market)]
+BacktestJobsDep = Annotated[BacktestJobs, Depends(get_backtest_jobs)]
 
 bearer_scheme = HTTPBearer(auto_error=False, description="token from POST /api/auth/login")
 cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False, description="web UI cookie")
@@ -89,13 +98,18 @@ def get_current_user(
 CurrentUser = Annotated[str, Depends(get_current_user)]
 
 
-def load_bot(session: SessionDep, bot_id: int) -> Bot:
+def load_bot(session: SessionDep, bot_id: RowId) -> Bot:
     return bot_service.get_bot(session, bot_id)
 
 
-def load_position(session: SessionDep, position_id: int) -> Position:
+def load_position(session: SessionDep, position_id: RowId) -> Position:
     return records.get_position(session, position_id)
+
+
+def load_backtest(session: SessionDep, backtest_id: RowId) -> Backtest:
+    return backtest_runs.get_run(session, backtest_id)
 
 
 BotDep = Annotated[Bot, Depends(load_bot)]
 PositionDep = Annotated[Position, Depends(load_position)]
+BacktestDep = Annotated[Backtest, Depends(load_backtest)]

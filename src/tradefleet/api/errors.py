@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError
+from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,6 +37,8 @@ async def guarded(action: Awaitable[T], what: str) -> T:
     """Await an engine or market call; its failure is logged and answered with 503."""
     try:
         return await action
+    except ServiceError:
+        raise  # the engine refused for a reason the caller can act on (404/409/422)
     except Exception:
         logger.exception("could not %s", what)
         raise UnavailableError(f"could not {what}; see the server log") from None

@@ -1,8 +1,10 @@
 """The paper account: balances per currency with holds, kept exact and persisted.
 
-Buys reserve their quote when placed (so two bots can never spend the same funds) and
-release it when they fill or are cancelled; a fill moves base and quote by exactly the
-fill's amounts and fee, so balances always equal starting balances + fills - fees.
+Buys reserve their quote when placed and release it when they fill or are cancelled, and
+the base a deal bought stays on hold until the deal sells it: so no bot can ever spend
+funds another bot's order or deal holds (an ETH-BTC bot cannot buy with the BTC a
+BTC-USD deal owns). A fill moves base and quote by exactly the fill's amounts and fee, so
+balances always equal starting balances + fills - fees.
 """
 
 from __future__ import annotations
@@ -95,7 +97,11 @@ class PaperAccount:
         self._dirty.add(currency)
 
     def check_fill(self, product: ProductSpec, fill: Fill, reserved: Decimal) -> None:
-        """Raise InsufficientFundsError if the fill cannot be settled (nothing is changed)."""
+        """Raise InsufficientFundsError if the fill cannot be settled (nothing is changed).
+
+        ``reserved`` is what the order's own side holds: its quote for a buy, the deal's
+        base for a sell.
+        """
         if fill.side is Side.BUY:
             quote = self.balance(product.quote_currency)
             cost = fill.quote_amount + fill.fee
@@ -106,14 +112,15 @@ class PaperAccount:
                 )
         else:
             base = self.balance(product.base_currency)
-            if fill.base_amount > base.available:
+            if fill.base_amount > base.available + reserved:
                 raise InsufficientFundsError(
                     f"insufficient {product.base_currency}: need {fill.base_amount}, "
-                    f"available {base.available}"
+                    f"available {base.available + reserved}"
                 )
 
     def settle(self, product: ProductSpec, fill: Fill, reserved: Decimal) -> None:
-        """Move the fill's amounts; ``reserved`` is the hold its order had taken."""
+        """Move the fill's amounts. A buy releases the quote its order held and puts the
+        base it bought on hold for its deal; a sell releases the deal's base (``reserved``)."""
         self.check_fill(product, fill, reserved)
         base = self.balance(product.base_currency)
         quote = self.balance(product.quote_currency)
@@ -121,7 +128,9 @@ class PaperAccount:
             quote.hold = max(ZERO, quote.hold - reserved)
             quote.total -= fill.quote_amount + fill.fee
             base.total += fill.base_amount
+            base.hold += fill.base_amount
         else:
+            base.hold = max(ZERO, base.hold - reserved)
             base.total -= fill.base_amount
             quote.total += fill.quote_amount - fill.fee
         self._dirty.update({product.base_currency, product.quote_currency})

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.0 typed models: bots, positions (deals), orders, fills, signals, settings.
+"""SQLAlchemy 2.0 typed models: bots, positions (deals), orders, fills, signals, settings,
+backtest runs.
 
 Amounts are ``Money`` (exact Decimal on every backend); times are aware UTC datetimes.
 A position's columns mirror the deal manager's ``DealState`` so a restart resumes exactly.
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -214,3 +216,25 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Backtest(Base):
+    """One backtest run requested through the API, its state and, once done, its results.
+
+    ``request`` holds the validated input (money as decimal strings); ``metrics`` and
+    ``result`` (``{"trades": [...], "equity": [[time, value], ...]}``) are the documents
+    ``tradefleet backtest --output`` writes, split so a listing needs not load the heavy part.
+    """
+
+    __tablename__ = "backtests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0 .. 1
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

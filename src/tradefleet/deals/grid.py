@@ -80,8 +80,13 @@ def grid_on_candle(
     product: ProductSpec,
     fees: FeeSchedule,
 ) -> list[OrderIntent]:
-    """Start the grid on its first candle; arm free levels below the close."""
+    """Start the grid on its first candle; arm free levels below the close. While entries
+    are paused (a stopped bot) nothing is armed and buys still resting are withdrawn."""
     step = Step(state, product, fees)
+    if state.entries_paused:
+        for deal in [d for d in state.deals if not d.bought_base]:
+            discard(step, deal)
+        return step.intents
     grid = state.grid
     if grid is None:
         levels = grid_levels(settings, product)
@@ -152,7 +157,7 @@ def grid_on_fill(
     elif order.purpose is OrderPurpose.GRID_SELL:
         close(step, deal, fill, CloseReason.GRID)
         grid.filled.discard(level)
-        if fill.price > grid.levels[level]:
+        if fill.price > grid.levels[level] and not state.entries_paused:
             _arm(settings, step, grid, level, fill.time)
     elif order.purpose is OrderPurpose.MANUAL_CLOSE:
         close(step, deal, fill, CloseReason.MANUAL)

@@ -120,6 +120,9 @@ class BotState:
     next_deal_seq: int = 1
     last_deal_closed_at: int | None = None
     grid: GridState | None = None
+    # A stopped bot manages the deals it holds but enters nothing new (grid: no arming,
+    # and its resting entry buys are withdrawn). Set by the engine, never persisted.
+    entries_paused: bool = False
 
     def deal(self, seq: int) -> DealState | None:
         return next((deal for deal in self.deals if deal.seq == seq), None)

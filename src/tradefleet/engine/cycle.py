@@ -12,7 +12,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tradefleet.db.models import Bot, Signal
@@ -34,6 +34,7 @@ class CycleWriter:
         self.bot_rows: dict[int, dict[str, Any]] = {}
         self.signal_rows: list[dict[str, Any]] = []
         self.traded: set[str] = set()  # products with fills this cycle
+        self._problems: dict[int, list[str]] = {}
         self._arrays: dict[tuple[str, str], tuple[list[Candle], CandleArrays]] = {}
 
     def arrays_for(self, key: tuple[str, str], candles: list[Candle]) -> CandleArrays:
@@ -44,9 +45,15 @@ class CycleWriter:
             self._arrays[key] = cached
         return cached[1]
 
-    def stepped(self, runtime: BotRuntime, signal: SignalEvent) -> None:
+    def stepped(self, runtime: BotRuntime, signal: SignalEvent, problems: list[str]) -> None:
+        """A step done; ``problems`` (rejected orders, skipped candles) stay visible in
+        ``last_error`` and the signal log, though they do not stop the bot."""
         row = self._row(runtime)
-        row["last_error"] = None
+        seen = self._problems.setdefault(runtime.bot_id, [])
+        seen += problems
+        row["last_error"] = "; ".join(seen[-3:]) if seen else None  # this cycle's newest
+        for problem in problems:
+            self.signal_rows.append(_error_row(runtime.bot_id, signal.time, problem))
         row["last_indicators"] = _finite(signal.indicators or {})
         if signal.action is not SignalAction.HOLD:
             self.signal_rows.append(_signal_row(runtime.bot_id, signal))
@@ -54,17 +61,7 @@ class CycleWriter:
     def failed(self, runtime: BotRuntime, message: str, candle_time: int | None) -> None:
         row = self._row(runtime)
         row["last_error"] = message
-        self.signal_rows.append(
-            {
-                "bot_id": runtime.bot_id,
-                "candle_time": candle_time if candle_time is not None else 0,
-                "created_at": datetime.now(UTC),
-                "action": "error",
-                "price": None,
-                "reason": message,
-                "indicators": None,
-            }
-        )
+        self.signal_rows.append(_error_row(runtime.bot_id, candle_time or 0, message))
 
     def _row(self, runtime: BotRuntime) -> dict[str, Any]:
         row = self.bot_rows.setdefault(runtime.bot_id, {"id": runtime.bot_id})
@@ -74,6 +71,12 @@ class CycleWriter:
         return row
 
     def flush(self, session: Session) -> None:
+        """Write the bookkeeping of bots that still exist (one may have been deleted
+        between the cycle's start and now; its rows are simply dropped)."""
+        ids = set(self.bot_rows) | {row["bot_id"] for row in self.signal_rows}
+        existing = set(session.scalars(select(Bot.id).where(Bot.id.in_(ids)))) if ids else set()
+        self.bot_rows = {k: v for k, v in self.bot_rows.items() if k in existing}
+        self.signal_rows = [row for row in self.signal_rows if row["bot_id"] in existing]
         if self.bot_rows:
             rows = list(self.bot_rows.values())
             columns = set().union(*(row.keys() for row in rows))
@@ -89,6 +92,18 @@ class CycleWriter:
 
 def _finite(values: dict[str, float]) -> dict[str, float]:
     return {name: value for name, value in values.items() if math.isfinite(value)}
+
+
+def _error_row(bot_id: int, candle_time: int, message: str) -> dict[str, Any]:
+    return {
+        "bot_id": bot_id,
+        "candle_time": candle_time,
+        "created_at": datetime.now(UTC),
+        "action": "error",
+        "price": None,
+        "reason": message,
+        "indicators": None,
+    }
 
 
 def _signal_row(bot_id: int, signal: SignalEvent) -> dict[str, Any]:
@@ -131,6 +146,7 @@ def advance_bot(
     arrays = writer.arrays_for(runtime.key, data)
     warmup = runtime.strategy.warmup()
     stepped = 0
+    problems = _missed(runtime, data)
     for index in new_candle_indices(runtime, data):
         candle = data[index]
         snapshot = ctx.account.snapshot()
@@ -151,9 +167,22 @@ def advance_bot(
             writer.failed(runtime, f"{type(error).__name__}: {error}", candle.time)
             return -1, runtime
         runtime.last_candle_time = candle.time
-        writer.stepped(runtime, signal)
+        problems += [
+            f"order {r.intent.client_order_id} rejected: {r.reason}" for r in events.rejected
+        ]
+        writer.stepped(runtime, signal, problems)
+        problems = []
         stepped += 1
     return stepped, runtime
+
+
+def _missed(runtime: BotRuntime, candles: list[Candle]) -> list[str]:
+    """Candles older than the market source still serves cannot be caught up: say so."""
+    last = runtime.last_candle_time
+    if last is None or not candles or candles[0].time <= last + runtime.tf_seconds:
+        return []
+    first, gap = candles[0].time, (candles[0].time - last) // runtime.tf_seconds - 1
+    return [f"{gap} candles after {last} are no longer available; resumed at {first}"]
 
 
 def _signal(

@@ -23,6 +23,7 @@ def build_runtime(session: Session, bot: Bot, product: ProductSpec) -> BotRuntim
     strategy = StrategyRegistry.create(bot.strategy_type, bot.strategy_config)
     settings: DealSettings | GridSettings = strategy.deal_settings(bot.budget)
     state, book, position_ids = restore_state(session, bot)
+    state.entries_paused = not bot.is_active
     return BotRuntime(
         bot_id=bot.id,
         name=bot.name,

@@ -5,6 +5,7 @@ The real implementation is ``tradefleet.engine.runner.Engine``; ``create_app`` r
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -28,6 +29,9 @@ class EngineControl(Protocol):
 
     @property
     def market(self) -> MarketView: ...
+
+    def exclusive(self) -> AbstractAsyncContextManager[None]:
+        """Hold the engine between cycles while the caller changes bots."""
 
     async def start_bot(self, bot_id: int) -> None: ...
 

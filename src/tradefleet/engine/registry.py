@@ -120,6 +120,11 @@ class RuntimeRegistry:
     async def _products(self) -> dict[str, ProductSpec]:
         return {product.product_id: product for product in await self._market.products()}
 
+    def clear(self) -> None:
+        self._runtimes.clear()
+        self._markers.clear()
+        self.load_errors.clear()
+
     def replace(self, runtime: BotRuntime) -> None:
         """Swap in a runtime rebuilt from the database after a failed step."""
         self._runtimes[runtime.bot_id] = runtime

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from tradefleet.engine.stepper import StepContext, apply_intents
 from tradefleet.engine.store import persist_step
 from tradefleet.market.base import Clock, MarketUnavailable, last_closed_open_time
 from tradefleet.market.service import MarketService
+from tradefleet.services.errors import ConflictError
 from tradefleet.services.fees import load_fees
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,18 @@ class Engine:
             self.fees = load_fees(session, self._settings)
         await self.registry.sync(self._sessions)
 
+    async def _reload_all(self) -> None:
+        """Forget everything held in memory and read it again from the database."""
+        self.registry.clear()
+        await self.load()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Hold the engine between cycles while the caller changes bots in the database;
+        the next cycle starts by reloading whatever changed."""
+        async with self._lock:
+            yield
+
     async def start(self) -> None:
         """Load, then run the loop in the background."""
         await self.load()
@@ -139,7 +153,11 @@ class Engine:
             fetches_before = self._market.fetch_count
             candles = await self._fetch_all(due, report)
             report.fetches = self._market.fetch_count - fetches_before
-            traded = await asyncio.to_thread(self._step_all, due, candles, report)
+            try:
+                traded = await asyncio.to_thread(self._step_all, due, candles, report)
+            except Exception:
+                await self._reload_all()  # memory ran ahead of a rolled-back transaction
+                raise
             for product_id in sorted(traded):
                 self._market.after_trade(product_id)
             report.seconds = time.perf_counter() - started
@@ -225,18 +243,27 @@ class Engine:
     async def close_position(self, position_id: int) -> None:
         """Cancel the deal's resting orders and sell its holdings at the next candle's open."""
         async with self._lock:
-            runtime, seq = self.registry.find_position(position_id)
-            manager = manager_for(runtime.settings)
-            intents = manager.close_deal(runtime.state, seq, runtime.product, self.fees)
+            try:
+                runtime, seq = self.registry.find_position(position_id)
+                manager = manager_for(runtime.settings)
+                intents = manager.close_deal(runtime.state, seq, runtime.product, self.fees)
+            except (LookupError, ValueError) as error:
+                raise ConflictError(
+                    f"position {position_id} cannot be closed now: {error}"
+                ) from None
             base_time = runtime.last_candle_time or last_closed_open_time(
                 self._clock.now(), runtime.tf_seconds
             )
             events = StepEvents()
             ctx = StepContext(self.account, self.fees, manager)
-            with transaction(self._sessions) as session:
-                apply_intents(runtime, intents, ctx, events, base_time + runtime.tf_seconds)
-                persist_step(session, runtime, events)
-                self.account.flush(session)
+            try:
+                with transaction(self._sessions) as session:
+                    apply_intents(runtime, intents, ctx, events, base_time + runtime.tf_seconds)
+                    persist_step(session, runtime, events)
+                    self.account.flush(session)
+            except Exception:
+                await self._reload_all()
+                raise
 
     def health(self) -> dict[str, Any]:
         report = self.last_cycle

@@ -18,7 +18,15 @@ from tradefleet.brokers.fill_model import WorkingOrder, next_fill, unfillable, v
 from tradefleet.brokers.paper_account import InsufficientFundsError, PaperAccount
 from tradefleet.deals.book import reserved as reservation
 from tradefleet.deals.protocol import Manager
-from tradefleet.domain import CancelOrder, Candle, FeeSchedule, OrderIntent, PlaceOrder, Signal
+from tradefleet.domain import (
+    CancelOrder,
+    Candle,
+    FeeSchedule,
+    OrderIntent,
+    PlaceOrder,
+    Side,
+    Signal,
+)
 from tradefleet.engine.events import Rejection, StepEvents
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.money import ZERO
@@ -61,8 +69,15 @@ class BotStep:
                 return
             working, fill = found
             order_id = working.intent.client_order_id
+            held = (
+                runtime.book.reserved.get(order_id, ZERO)
+                if fill.side is Side.BUY
+                else (
+                    fill.base_amount  # a sell releases the base its deal holds
+                )
+            )
             try:
-                ctx.account.settle(runtime.product, fill, runtime.book.reserved.get(order_id, ZERO))
+                ctx.account.settle(runtime.product, fill, held)
             except InsufficientFundsError as error:
                 self.reject(working.intent, str(error))
                 continue

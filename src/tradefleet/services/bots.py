@@ -132,7 +132,8 @@ def update_bot(
     )
     _raise_if(problems + budget_problems + config_problems)
     _check_name_free(session, name, bot.id)
-    _check_deal_fields_unchanged(session, bot, changes)
+    _check_deal_fields_unchanged(session, bot, changes, config)
+    _restart_market_position(bot, changes, strategy_type, config)
     bot.name = name
     bot.description = _given(changes.description, bot.description)
     bot.strategy_type = strategy_type
@@ -164,8 +165,14 @@ def delete_bot(session: Session, bot_id: int) -> None:
 
 
 def set_active(session: Session, bot_id: int, active: bool) -> Bot:
-    """Record whether the bot trades; the engine is told by the caller."""
+    """Record whether the bot trades; the engine is told by the caller.
+
+    A stopped bot without deals is not followed by the engine, so when it starts again it
+    starts at the newest candle: it never trades the candles of the time it was stopped.
+    """
     bot = get_bot(session, bot_id)
+    if active and not bot.is_active and not open_position_count(session, bot_id):
+        bot.last_candle_time = None
     bot.is_active = active
     bot.updated_at = utcnow()
     session.commit()
@@ -184,20 +191,41 @@ def _next_config(bot: Bot, changes: BotChanges) -> Mapping[str, Any]:
     return bot.strategy_config
 
 
-def _check_deal_fields_unchanged(session: Session, bot: Bot, changes: BotChanges) -> None:
-    """Open deals were opened by this strategy on this product; they must keep both."""
+def _check_deal_fields_unchanged(
+    session: Session, bot: Bot, changes: BotChanges, config: Mapping[str, Any]
+) -> None:
+    """Open deals were opened by this strategy on this product and timeframe (their exits
+    are checked on its candles); they must keep all three, and a grid its levels."""
     moved = [
         what
         for what, new, old in (
             ("strategy_type", changes.strategy_type, bot.strategy_type),
             ("product_id", changes.product_id, bot.product_id),
+            ("timeframe", changes.timeframe, bot.timeframe),
         )
         if new is not None and new != old
     ]
+    if bot.strategy_type == "grid" and dict(config) != dict(bot.strategy_config):
+        moved.append("the grid's settings")
     if moved and open_position_count(session, bot.id):
         raise ConflictError(
             f"bot {bot.id} has open positions: close them before changing {' and '.join(moved)}"
         )
+
+
+def _restart_market_position(
+    bot: Bot, changes: BotChanges, strategy_type: str, config: Mapping[str, Any]
+) -> None:
+    """With no open deals (checked before), a new product or timeframe starts the bot
+    afresh at the newest candle, and a changed grid draws its levels anew."""
+    market_moved = (changes.product_id not in (None, bot.product_id)) or (
+        changes.timeframe not in (None, bot.timeframe)
+    )
+    if market_moved:
+        bot.last_candle_time = None
+    strategy_moved = strategy_type != bot.strategy_type or dict(config) != bot.strategy_config
+    if (market_moved or strategy_moved) and bot.manager_state.get("grid") is not None:
+        bot.manager_state = {**bot.manager_state, "grid": None}
 
 
 def _check_name_free(session: Session, name: str, own_id: int | None) -> None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from tradefleet.api.deps import BotDep, EngineDep, PositionDep, SessionDep
 from tradefleet.api.errors import guarded
-from tradefleet.api.schemas.common import Limit, Offset, error_responses
+from tradefleet.api.schemas.common import Limit, Offset, RowId, RowIdFilter, error_responses
 from tradefleet.api.schemas.positions import (
     PositionDetail,
     PositionPublic,
@@ -27,7 +27,7 @@ def _page(page: records.Page[Position]) -> PositionsPublic:
 @router.get("/positions")
 def read_positions(
     session: SessionDep,
-    bot_id: int | None = None,
+    bot_id: RowIdFilter = None,
     status: PositionStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -48,7 +48,7 @@ def read_bot_positions(
 
 
 @router.get("/positions/{position_id}")
-def read_position(position_id: int, session: SessionDep) -> PositionDetail:
+def read_position(position_id: RowId, session: SessionDep) -> PositionDetail:
     """One deal with its orders, each with its fills."""
     position = records.get_position_with_orders(session, position_id)
     return PositionDetail.model_validate(position)

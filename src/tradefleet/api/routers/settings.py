@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from tradefleet.api.deps import EngineDep, SessionDep, SettingsDep
 from tradefleet.api.errors import guarded
@@ -11,19 +12,22 @@ from tradefleet.api.schemas.settings import FeesPublic, SettingsPublic, Settings
 from tradefleet.config import Settings
 from tradefleet.domain import FeeSchedule
 from tradefleet.services import fees as fee_service
+from tradefleet.services import records
 
 router = APIRouter(prefix="/settings", tags=["settings"], responses=error_responses(503))
 
 
-def _public(settings: Settings, fees: FeeSchedule) -> SettingsPublic:
-    """Only whether keys are configured is shown, never a key, a secret or a hash."""
+def _public(settings: Settings, fees: FeeSchedule, session: Session) -> SettingsPublic:
+    """Only whether keys are configured is shown, never a key, a secret or a hash. The
+    starting balances are the account's own once it exists (the env only seeds it)."""
+    stored = {row.currency: row.starting for row in records.paper_balances(session)}
     key, secret = settings.api_key, settings.api_secret
     return SettingsPublic(
         mode=settings.mode.value,
         market=settings.market.value,
         exchange=settings.exchange,
         fees=FeesPublic(taker=fees.taker, maker=fees.maker, slippage=fees.slippage),
-        paper_balances=dict(settings.paper_balances),
+        paper_balances=stored or dict(settings.paper_balances),
         api_key_configured=bool(
             key and key.get_secret_value() and secret and secret.get_secret_value()
         ),
@@ -32,7 +36,7 @@ def _public(settings: Settings, fees: FeeSchedule) -> SettingsPublic:
 
 @router.get("")
 def read_settings(session: SessionDep, settings: SettingsDep) -> SettingsPublic:
-    return _public(settings, fee_service.load_fees(session, settings))
+    return _public(settings, fee_service.load_fees(session, settings), session)
 
 
 @router.put("")
@@ -51,4 +55,4 @@ async def update_settings(
         ),
     )
     await guarded(engine.reload_settings(), "reload the settings")
-    return _public(settings, fees)
+    return _public(settings, fees, session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import BaseModel, Field, PlainSerializer
 
 from tradefleet.money import canonical
@@ -21,9 +21,13 @@ Rate = Annotated[
     Field(ge=0, lt=1, max_digits=38, decimal_places=18, allow_inf_nan=False),
     MONEY_SERIALIZER,
 ]
+# Row ids are 32-bit on PostgreSQL: larger numbers are refused (422), never a 500.
+MAX_ROW_ID = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="row id")]
+RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 # Paging query parameters of every list route.
 Limit = Annotated[int, Query(ge=1, le=500, description="rows per page, at most 500")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="rows to skip")]
 
 
 class ErrorMessage(BaseModel):

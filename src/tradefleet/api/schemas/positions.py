@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradefleet.api.schemas.common import Money
+from tradefleet.api.schemas.common import MAX_ROW_ID, Money
 
 PositionStatus = Literal["open", "closed"]
 TradeSide = Literal["buy", "sell"]
@@ -108,10 +108,10 @@ class PositionsPublic(BaseModel):
 class TradeQuery(BaseModel):
     """Filters of GET /trades; times are ISO 8601 or unix seconds (no zone = UTC)."""
 
-    bot_id: int | None = None
-    position_id: int | None = None
+    bot_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    position_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     side: TradeSide | None = None
     since: datetime | None = Field(default=None, description="fills at or after this time")
     until: datetime | None = Field(default=None, description="fills at or before this time")
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_ROW_ID)

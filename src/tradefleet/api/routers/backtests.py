@@ -1,0 +1,55 @@
+"""Backtests on the local candle store, run in the background: queue, poll, list, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from tradefleet.api.deps import BacktestDep, BacktestJobsDep, SessionDep, SettingsDep
+from tradefleet.api.schemas.backtests import (
+    BacktestCreate,
+    BacktestDetail,
+    BacktestPublic,
+    BacktestsPublic,
+)
+from tradefleet.api.schemas.common import Limit, Offset, RowId, error_responses
+from tradefleet.backtest import runs
+from tradefleet.backtest.requests import checked_request
+from tradefleet.services import fees as fee_service
+
+router = APIRouter(prefix="/backtests", tags=["backtests"], responses=error_responses(404))
+
+
+@router.get("")
+def read_backtests(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> BacktestsPublic:
+    """Runs newest first, without trades and equity; ``count`` is the number of all runs."""
+    page = runs.list_runs(session, limit, offset)
+    return BacktestsPublic(data=[BacktestPublic.from_run(r) for r in page.items], count=page.total)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+async def create_backtest(
+    body: BacktestCreate, session: SessionDep, settings: SettingsDep, jobs: BacktestJobsDep
+) -> BacktestPublic:
+    """Check the request and queue the run; GET /backtests/{id} shows its progress.
+
+    422 names the bad field; a product without a candle file in the store
+    (``TRADEFLEET_CANDLE_DIR``) is refused on ``product_id``.
+    """
+    defaults = fee_service.load_fees(session, settings)
+    request = checked_request(body.to_request(defaults), settings.candle_dir)
+    run = runs.create_run(session, request)
+    jobs.submit(run.id)
+    return BacktestPublic.from_run(run)
+
+
+@router.get("/{backtest_id}")
+def read_backtest(backtest: BacktestDep) -> BacktestDetail:
+    """Status and progress; once done, the metrics, every trade and the equity curve."""
+    return BacktestDetail.from_run(backtest)
+
+
+@router.delete("/{backtest_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_backtest(backtest_id: RowId, session: SessionDep, jobs: BacktestJobsDep) -> None:
+    """Delete a run; a queued or running one is stopped first."""
+    jobs.cancel(backtest_id)
+    runs.delete_run(session, backtest_id)

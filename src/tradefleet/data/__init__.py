@@ -1,0 +1,1 @@
+"""The local candle store: downloading exchange candles into CSV or Parquet files."""

@@ -1,0 +1,169 @@
+"""``tradefleet download-data`` end to end on a fake Coinbase: the file, the store location,
+resuming, exit code 2 on bad input and exit code 1 when the network stays down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from download_testkit import T0, TF, add_eth_btc, candle, candle_requests
+from tests.fakes.coinbase_server import FakeCoinbase
+from typer.testing import CliRunner, Result
+
+from tradefleet.backtest.parquet import read_candle_parquet
+from tradefleet.cli import app
+from tradefleet.config import get_settings
+from tradefleet.data import command
+from tradefleet.data.store import candle_row
+from tradefleet.market.csvfile import read_candle_csv
+
+HEADER = "timestamp,open,high,low,close,volume\n"
+
+
+@pytest.fixture
+def store(
+    threaded_fake: FakeCoinbase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """The candle store folder; the CLI talks to the fake with quick retries."""
+    folder = tmp_path / "candles"
+    monkeypatch.setenv("TRADEFLEET_CANDLE_DIR", str(folder))
+    monkeypatch.setenv("TRADEFLEET_EXCHANGE_API_URL", threaded_fake.url)
+    monkeypatch.setattr(command, "RETRY_DELAY", 0.001)
+    monkeypatch.setattr(command, "ATTEMPTS", 2)
+    get_settings.cache_clear()
+    yield folder
+    get_settings.cache_clear()
+
+
+def _invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, ["download-data", "--product", "ETH-BTC", *args])
+
+
+def _one_line(result: Result) -> str:
+    return " ".join(result.output.split())
+
+
+def test_downloads_into_the_store_and_a_rerun_has_nothing_to_do(
+    threaded_fake: FakeCoinbase, store: Path
+) -> None:
+    add_eth_btc(threaded_fake, [i for i in range(14) if i != 5])
+    done = _invoke("--timeframe", "5m", "--from", "2024-01-01", "--to", "2024-01-01T01:00")
+    assert done.exit_code == 0, done.output
+    path = store / "ETH-BTC_5m.csv"
+    assert path.read_text() == HEADER + "".join(candle_row(candle(i)) for i in range(12) if i != 5)
+    text = _one_line(done)
+    assert f"ETH-BTC 5m: 11 new candle(s) in {path} (0 were there)" in text
+    assert "it covers 2024-01-01 00:00 UTC .. 2024-01-01 00:55 UTC" in text
+    assert "note: 1 interval(s) have no candle" in text
+    assert candle_requests(threaded_fake) == [(T0, T0 + 12 * TF)]
+    again = _invoke("--timeframe", "5m", "--from", str(T0), "--to", str(T0 + 12 * TF))
+    assert again.exit_code == 0, again.output
+    assert "already holds the period; nothing to download" in _one_line(again)
+    assert len(candle_requests(threaded_fake)) == 1
+
+
+def test_output_and_data_dir_choose_the_file(
+    threaded_fake: FakeCoinbase, store: Path, tmp_path: Path
+) -> None:
+    add_eth_btc(threaded_fake, range(4))
+    period = ("--timeframe", "5m", "--from", str(T0), "--to", str(T0 + 3 * TF))
+    own = tmp_path / "mine.csv"
+    assert _invoke(*period, "--output", str(own)).exit_code == 0
+    assert read_candle_csv(own).time.tolist() == [T0, T0 + TF, T0 + 2 * TF]
+    elsewhere = tmp_path / "other" / "store"
+    assert _invoke(*period, "--data-dir", str(elsewhere)).exit_code == 0
+    assert (elsewhere / "ETH-BTC_5m.csv").read_text() == own.read_text()
+    parquet = tmp_path / "mine.parquet"
+    assert _invoke(*period, "--output", str(parquet)).exit_code == 0
+    from_parquet, from_csv = read_candle_parquet(parquet), read_candle_csv(own)
+    for name in ("time", "open", "high", "low", "close", "volume"):
+        assert getattr(from_parquet, name).tolist() == getattr(from_csv, name).tolist()
+    assert not store.exists()
+
+
+def test_a_network_outage_exits_1_and_keeps_what_was_fetched(
+    threaded_fake: FakeCoinbase, store: Path
+) -> None:
+    add_eth_btc(threaded_fake, range(20))
+    period = ("--timeframe", "5m", "--from", str(T0), "--to", str(T0 + 20 * TF))
+    store.mkdir()
+    path = store / "ETH-BTC_5m.csv"
+    path.write_text(HEADER + "".join(candle_row(candle(i)) for i in range(8)))
+    threaded_fake.fail(503, times=2, path="/candles")
+    failed = _invoke(*period)
+    assert failed.exit_code == 1
+    text = _one_line(failed)
+    assert "coinbase unreachable after 2 attempts" in text
+    assert f"{path} keeps the 8 candle(s) fetched so far: run the same command again" in text
+    assert read_candle_csv(path).time.tolist() == [T0 + i * TF for i in range(8)]
+    resumed = _invoke(*period)
+    assert resumed.exit_code == 0, resumed.output
+    assert read_candle_csv(path).time.tolist() == [T0 + i * TF for i in range(20)]
+    assert candle_requests(threaded_fake)[-1] == (T0 + 8 * TF, T0 + 20 * TF)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--timeframe", "3m", "--from", "2024-01-01"], "--timeframe: unsupported timeframe '3m'"),
+        (["--timeframe", "5m", "--from", "2024-02-01", "--to", "2024-01-01"],
+         "--from (2024-02-01) must be before --to (2024-01-01)"),
+        (["--timeframe", "5m", "--from", "2024-01-01", "--to", "2024-01-01"],
+         "must be before --to"),
+        (["--timeframe", "5m", "--from", "yesterday"],
+         "--from: 'yesterday' is neither unix seconds nor an ISO date"),
+        (["--timeframe", "5m", "--from", "2024-01-01", "--to", "31/01/2024"],
+         "--to: '31/01/2024' is neither"),
+        (["--timeframe", "5m", "--from", "2999-01-01"], "must be before --to (now)"),
+        (["--timeframe", "5m", "--from", "2024-01-01", "--output", "x.json"],
+         "use a .csv or .parquet file name"),
+        (["--timeframe", "5m", "--from", "2024-01-01", "--output", "a.csv", "--data-dir", "d"],
+         "give --output or --data-dir, not both"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2_before_touching_the_network(
+    threaded_fake: FakeCoinbase, store: Path, args: list[str], message: str
+) -> None:
+    result = _invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in _one_line(result)
+    assert threaded_fake.requests == []
+    assert not store.exists()
+
+
+def test_bad_product_exits_2(threaded_fake: FakeCoinbase, store: Path) -> None:
+    add_eth_btc(threaded_fake, range(3))
+    period = ["--timeframe", "5m", "--from", str(T0), "--to", str(T0 + 3 * TF)]
+    malformed = CliRunner().invoke(app, ["download-data", "--product", "eth/btc", *period])
+    assert malformed.exit_code == 2
+    assert "--product: product id must look like 'ETH-BTC'" in _one_line(malformed)
+    unknown = CliRunner().invoke(app, ["download-data", "--product", "DOGE-BTC", *period])
+    assert unknown.exit_code == 2
+    assert "--product: coinbase lists no product 'DOGE-BTC'" in _one_line(unknown)
+    assert candle_requests(threaded_fake) == []
+    assert not (store / "DOGE-BTC_5m.csv").exists()
+
+
+def test_an_invalid_existing_file_exits_2_and_is_left_as_it_was(
+    threaded_fake: FakeCoinbase, store: Path
+) -> None:
+    store.mkdir()
+    path = store / "ETH-BTC_5m.csv"
+    unsorted = HEADER + candle_row(candle(1)) + candle_row(candle(0))
+    path.write_text(unsorted)
+    period = ("--timeframe", "5m", "--from", str(T0), "--to", str(T0 + 3 * TF))
+    result = _invoke(*period)
+    assert result.exit_code == 2
+    text = _one_line(result)
+    assert f"{path}:3: timestamp {T0} is before {T0 + TF} (not sorted)" in text
+    assert "(fix or delete the file, or choose another --output)" in text
+    valid = HEADER + "".join(candle_row(candle(i)) for i in range(3))
+    path.write_text(valid)
+    one_minute = _invoke(
+        "--timeframe", "1m", "--from", str(T0), "--to", str(T0 + 600), "--output", str(path)
+    )
+    assert one_minute.exit_code == 2
+    assert "no two candles are 60 s (1m) apart" in _one_line(one_minute)
+    assert threaded_fake.requests == []
+    assert path.read_text() == valid
