@@ -2,7 +2,9 @@
 
 Every built-in strategy runs as a bot over a replayed random walk (one candle per engine
 cycle) and through ``run_backtest`` over the same CSV file; their fills must be equal
-to the last digit (time, side, price, base, quote, fee) and so must their deals.
+to the last digit (time, side, price, base, quote, fee) and so must their deals, with
+the backtest on the reference engine (the Python deal manager) and on the compiled
+kernel (the default).
 The configurations make the run exercise safety orders, take profit, the trailing take
 profit, stop losses, signal exits, several deals at once and a grid; the candles have
 gapping opens and a few missing minutes. Exits of several deals filling on one candle
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +121,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Replayed:
     return Replayed(url, path, bot_ids)
 
 
-def _backtest(path: Path, plan: BotPlan) -> BacktestResult:
+def _backtest(path: Path, plan: BotPlan, engine: str = "kernel") -> BacktestResult:
     warmup = plan.warmup()
     data = load_period(path, "1m", warmup=warmup, allow_gaps=True)
     assert data.start == warmup - 1
@@ -131,6 +134,7 @@ def _backtest(path: Path, plan: BotPlan) -> BacktestResult:
         FEES,
         timeframe="1m",
         start=data.start,
+        engine=engine,
     )
 
 
@@ -156,9 +160,15 @@ def test_the_plans_cover_every_strategy() -> None:
     assert {plan.strategy for plan in PLANS} == {s.definition.id for s in StrategyRegistry.all()}
 
 
+@pytest.mark.parametrize("engine", ["reference", "kernel"])
 @pytest.mark.parametrize("plan", CASES)
-def test_the_engine_fills_what_the_backtest_fills(replayed: Replayed, plan: BotPlan) -> None:
-    result = _backtest(replayed.path, plan)
+def test_the_engine_fills_what_the_backtest_fills(
+    replayed: Replayed, plan: BotPlan, engine: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="tradefleet.backtest.fast_engine"):
+        result = _backtest(replayed.path, plan, engine)
+    fallbacks = [r for r in caplog.records if r.name == "tradefleet.backtest.fast_engine"]
+    assert fallbacks == [], "the kernel fell back to the reference engine"
     bot_id = replayed.bot_ids[plan.name]
     live = engine_fills(replayed.url, bot_id)
     assert len(live) >= 6, "too few fills to mean anything"

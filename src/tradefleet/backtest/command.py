@@ -26,6 +26,7 @@ from rich.table import Table
 from tradefleet.backtest.data import BacktestDataError, CandleData, load_period, parse_time
 from tradefleet.backtest.engines import Progress as ProgressCallback
 from tradefleet.backtest.engines import engine_names
+from tradefleet.backtest.fast_engine import DEFAULT_ENGINE
 from tradefleet.backtest.plot import PlotError, write_plot
 from tradefleet.backtest.report import result_json, summary_rows
 from tradefleet.backtest.runner import BacktestResult, run_backtest
@@ -235,8 +236,11 @@ def backtest_command(  # noqa: PLR0917 - typer options are parameters
         Path | None, typer.Option(help="also write a chart: out.html (self-contained) or out.png")
     ] = None,
     engine: Annotated[
-        str, typer.Option(help="fill engine: " + ", ".join(engine_names()))
-    ] = "reference",
+        str,
+        typer.Option(
+            help="fill engine: " + ", ".join(engine_names()) + " (same results; kernel is fast)"
+        ),
+    ] = DEFAULT_ENGINE,
 ) -> None:
     """Backtest a strategy over a candle file with the live engine's decision code."""
     amount = _number("--budget", budget)

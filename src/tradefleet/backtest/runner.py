@@ -6,6 +6,8 @@ the two agree). A fill engine (``engines``) then steps the deal manager and the 
 fill model through ``candles[start:]``: an order placed at the close of candle i is
 active from ``time[i] + timeframe`` (not the next row's time, which differs across a
 gap), exactly as in the live engine. Equity and metrics are derived from the fills.
+The default engine is the compiled kernel (``fast_engine``); ``engine="reference"``
+steps the Python deal manager itself, with identical results.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tradefleet.backtest.equity import (
     holding_mask,
     holdings,
 )
+from tradefleet.backtest.fast_engine import DEFAULT_ENGINE
 from tradefleet.backtest.metrics import Metrics, MetricsInput, compute_metrics
 from tradefleet.deals.settings import DealSettings, GridSettings
 from tradefleet.domain import CandleArrays, FeeSchedule, Fill, FloatArray, IntArray, ProductSpec
@@ -77,14 +80,15 @@ def run_backtest(  # noqa: PLR0917 - the documented call shape
     *,
     timeframe: str | None = None,
     start: int = 0,
-    engine: str = "reference",
+    engine: str = DEFAULT_ENGINE,
     progress: Progress | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy_id`` with ``config`` over ``candles[start:]``.
 
     ``candles[:start]`` only warm the indicators up. ``timeframe`` (e.g. "5m") defaults to
-    the candles' smallest spacing. Raises ``UnknownStrategyError`` / ``StrategyConfigError``
-    (bad strategy, parameter or budget) and ``ValueError`` (bad range, timeframe, engine).
+    the candles' smallest spacing; ``engine`` names a fill engine (``engines``). Raises
+    ``UnknownStrategyError`` / ``StrategyConfigError`` (bad strategy, parameter or
+    budget) and ``ValueError`` (bad range, timeframe, engine).
     """
     strategy = StrategyRegistry.create(strategy_id, config)
     settings = strategy.deal_settings(budget)
