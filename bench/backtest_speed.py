@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from tradefleet.backtest.kernel import KernelResult, run_kernel
+from tradefleet.backtest.runner import run_backtest
 from tradefleet.domain import CandleArrays, FeeSchedule, ProductSpec
 from tradefleet.strategies import StrategyRegistry, TradingStrategy
 
@@ -225,6 +226,22 @@ def bench_backtesting(candles: CandleArrays) -> float | None:
     return seconds
 
 
+def bench_end_to_end(candles: CandleArrays, repeat: int) -> None:
+    """What ``tradefleet backtest`` does in-process: ``run_backtest`` with the default
+    engine, i.e. also the exact Decimal fills, deals, equity curve and metrics."""
+    print("end to end, run_backtest (exact Decimal fills, deals, equity, metrics):")
+    for cls in StrategyRegistry.all():
+        strategy = strategy_for(cls.definition.id, candles)
+        seconds = best_time(
+            lambda s=strategy: run_backtest(
+                s.definition.id, s.params, candles, PRODUCT, BUDGET, FEES, timeframe="1m"
+            ),
+            max(1, repeat // 2),
+        )
+        rate = len(candles) / seconds / 1e6
+        print(f"  {cls.definition.id:<12}{seconds:8.3f} s {rate:8.1f} M candles/s")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candles", type=int, default=525_600)
@@ -239,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
           f"one core; best of {args.repeat}")  # fmt: skip
     slowest = bench_strategies(candles, args.repeat)
     print(f"slowest strategy: {slowest / 1e6:.1f} M candles/s")
+    bench_end_to_end(candles, args.repeat)
     peaks = {cls.definition.id: peak_rss_mb(cls.definition.id, len(candles))
              for cls in StrategyRegistry.all()}  # fmt: skip
     print("peak RSS of a fresh process backtesting the year: "
