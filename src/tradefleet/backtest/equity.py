@@ -36,8 +36,10 @@ class Holdings:
 
     def segment(self, count: int) -> IntArray:
         """Per candle, the index into ``cash``/``base`` in force at its close (-1: none yet)."""
-        positions = np.searchsorted(self.fill_candles, np.arange(count), side="right")
-        return np.asarray(positions - 1, dtype=np.int64)
+        # ``fill_candles`` ascend without repeats: count them up to each candle.
+        starts = np.zeros(count, dtype=np.int64)
+        starts[self.fill_candles[self.fill_candles < count]] = 1
+        return np.cumsum(starts) - 1
 
     def at(self, index: int) -> tuple[Decimal, Decimal]:
         """(cash, base) at the close of candle ``index``."""
@@ -47,29 +49,35 @@ class Holdings:
 
 def holdings(fills: Sequence[Fill], times: IntArray, budget: Decimal) -> Holdings:
     """Cash and base after every candle with fills; a fill must fall on one of ``times``."""
+    fill_times = np.fromiter((fill.time for fill in fills), dtype=np.int64, count=len(fills))
+    found = np.searchsorted(times, fill_times)
+    on_candle = found < len(times)
+    on_candle[on_candle] = times[found[on_candle]] == fill_times[on_candle]
+    if not on_candle.all():
+        fill = fills[int(np.flatnonzero(~on_candle)[0])]
+        raise ValueError(f"fill {fill.client_order_id} at {fill.time} is on no traded candle")
+    if np.any(np.diff(found) < 0):
+        fill = fills[int(np.flatnonzero(np.diff(found) < 0)[0]) + 1]
+        raise ValueError(f"fill {fill.client_order_id} is out of time order")
+    # The last fill of each candle gives the holdings at its close.
+    last = np.flatnonzero(np.append(np.diff(found) != 0, True)) if len(fills) else found
     cash, base = budget, ZERO
-    indices: list[int] = []
-    cash_after: list[Decimal] = []
-    base_after: list[Decimal] = []
+    balances: list[tuple[Decimal, Decimal]] = []
     for fill in fills:
-        index = int(np.searchsorted(times, fill.time))
-        if index >= len(times) or int(times[index]) != fill.time:
-            raise ValueError(f"fill {fill.client_order_id} at {fill.time} is on no traded candle")
-        if indices and index < indices[-1]:
-            raise ValueError(f"fill {fill.client_order_id} is out of time order")
         if fill.side is Side.BUY:
             cash -= fill.quote_amount + fill.fee
             base += fill.base_amount
         else:
             cash += fill.quote_amount - fill.fee
             base -= fill.base_amount
-        if indices and indices[-1] == index:
-            cash_after[-1], base_after[-1] = cash, base
-        else:
-            indices.append(index)
-            cash_after.append(cash)
-            base_after.append(base)
-    return Holdings(budget, np.array(indices, dtype=np.int64), cash_after, base_after)
+        balances.append((cash, base))
+    ends = last.tolist()
+    return Holdings(
+        budget,
+        np.asarray(found[last], dtype=np.int64),
+        [balances[k][0] for k in ends],
+        [balances[k][1] for k in ends],
+    )
 
 
 def equity_curve(held: Holdings, closes: FloatArray) -> FloatArray:

@@ -3,8 +3,10 @@
 ``backtest.kernel`` runs the deal machine and the paper fill model over the traded
 candles in one compiled call, tens of times faster than the reference's Python loop.
 Its fills come back exact through ``to_fills``; the deals and the peak of committed
-quote come from ``kernel_replay``, which replays the reference's own bookkeeping over
-those fills. The run therefore equals the ``"reference"`` engine's to the last digit.
+quote come from ``kernel_ledger`` where the fills alone fix them (no limit buys, no
+refusable market buy: one pass over the fills), else from ``kernel_replay``, which
+replays the reference's own bookkeeping over those fills. The run therefore equals the
+``"reference"`` engine's to the last digit.
 
 The first call on a machine compiles the kernel (about 25 s) and numba caches the
 machine code on disk next to its sources (or under ``NUMBA_CACHE_DIR``); later processes
@@ -62,6 +64,7 @@ def kernel_engine(job: EngineJob) -> EngineRun:
     """The reference engine's answer for ``job``, from the compiled kernel."""
     # numba loads only when a backtest runs, not with every CLI command.
     from tradefleet.backtest.kernel import run_kernel, to_fills  # noqa: PLC0415
+    from tradefleet.backtest.kernel_ledger import ledger_book  # noqa: PLC0415
     from tradefleet.backtest.kernel_replay import (  # noqa: PLC0415
         ReplayInput,
         ReplayMismatchError,
@@ -83,7 +86,7 @@ def kernel_engine(job: EngineJob) -> EngineRun:
         job.settings, candles, buy, sell, job.product, job.fees, job.tf_seconds, fills, result
     )
     try:
-        book = replay_book(replay)
+        book = ledger_book(replay) or replay_book(replay)
     except ReplayMismatchError as error:
         log.warning("backtest on the reference engine: the kernel's run disagrees (%s)", error)
         return reference_engine(job)

@@ -11,7 +11,7 @@ reference's to the last digit whenever the kernel took the same decisions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from tradefleet.deals.book import client_order_id
 from tradefleet.domain import (
@@ -24,7 +24,7 @@ from tradefleet.domain import (
     ProductSpec,
     Side,
 )
-from tradefleet.money import fee_for, quantize_amount, to_decimal
+from tradefleet.money import AMOUNT_QUANTUM, fee_for, to_decimal
 
 # Index = the kernel's code (``layout.P_*``, ``layout.CR_*``, ``layout.SIDE_*``).
 PURPOSES: tuple[OrderPurpose, ...] = (
@@ -49,6 +49,13 @@ _TAKER_PURPOSES = frozenset(
     {OrderPurpose.BASE, OrderPurpose.ADD, OrderPurpose.EXIT, OrderPurpose.STOP}
 )
 _GRID_PURPOSES = frozenset({OrderPurpose.GRID_BUY, OrderPurpose.GRID_SELL})
+# ``money.quantize_amount``'s 60-digit context, made once instead of per call.
+_AMOUNTS = Context(prec=60)
+
+
+def quantize_18(value: Decimal) -> Decimal:
+    """``money.quantize_amount(value)``: 18 places, halves up."""
+    return value.quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_UP, context=_AMOUNTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,51 +113,57 @@ class KernelResult:
     fees: FeeSchedule  # the schedule the run used (``to_fills`` re-applies it)
 
 
-def _raw_price(fills: KernelFills, index: int, product: ProductSpec) -> Decimal:
-    ticks = int(fills.raw_ticks[index])
-    if ticks >= 0:
-        return Decimal(ticks) * product.price_increment
-    return to_decimal(float(fills.raw_price[index]))
+def _order_ids(fills: KernelFills, purposes: list[OrderPurpose], bot_id: int) -> list[str]:
+    """Every fill's client order id, as ``book.client_order_id`` names it."""
+    ids: list[str] = []
+    for seq, purpose, number, level, cycle in zip(
+        fills.deal_seq.tolist(),
+        purposes,
+        fills.order_number.tolist(),
+        fills.level.tolist(),
+        fills.cycle.tolist(),
+        strict=True,
+    ):
+        label = f"{level}c{cycle}n{number}" if purpose in _GRID_PURPOSES else str(number)
+        ids.append(client_order_id(bot_id, seq, purpose, label))
+    return ids
 
 
-def _fill_price(raw: Decimal, purpose: OrderPurpose, side: Side, fees: FeeSchedule) -> Decimal:
-    """``fill_model``: market and stop fills move against the trader by the slippage."""
-    if purpose not in _TAKER_PURPOSES or not fees.slippage:
-        return raw
-    factor = 1 + fees.slippage if side is Side.BUY else 1 - fees.slippage
-    return quantize_amount(raw * factor)
-
-
-def _client_order_id(fills: KernelFills, index: int, purpose: OrderPurpose, bot_id: int) -> str:
-    seq = int(fills.deal_seq[index])
-    number = int(fills.order_number[index])
-    if purpose in _GRID_PURPOSES:
-        label = f"{int(fills.level[index])}c{int(fills.cycle[index])}n{number}"
-        return client_order_id(bot_id, seq, purpose, label)
-    return client_order_id(bot_id, seq, purpose, str(number))
+def _raw_prices(fills: KernelFills, product: ProductSpec) -> list[Decimal]:
+    """The price before slippage: the order's own in ticks, else the candle's open."""
+    increment = product.price_increment
+    return [
+        Decimal(ticks) * increment if ticks >= 0 else to_decimal(raw)
+        for ticks, raw in zip(fills.raw_ticks.tolist(), fills.raw_price.tolist(), strict=True)
+    ]
 
 
 def to_fills(result: KernelResult, product: ProductSpec, bot_id: int = 1) -> list[Fill]:
-    """The kernel's fills as the reference's ``Fill``s (``bot_id`` names the orders)."""
-    fills = result.fills
-    fees = result.fees
+    """The kernel's fills as the reference's ``Fill``s (``bot_id`` names the orders).
+
+    The same Decimal rules as ``fill_model``, applied over plain lists: the per-fill cost
+    of a backtest with tens of thousands of fills is this loop.
+    """
+    fills, fees = result.fills, result.fees
+    purposes = [PURPOSES[code] for code in fills.purpose.tolist()]
+    sides = [SIDES[code] for code in fills.side.tolist()]
+    increment = product.base_increment
+    slipped = {Side.BUY: 1 + fees.slippage, Side.SELL: 1 - fees.slippage}
     out: list[Fill] = []
-    for index in range(len(fills)):
-        purpose = PURPOSES[int(fills.purpose[index])]
-        side = SIDES[int(fills.side[index])]
-        price = _fill_price(_raw_price(fills, index, product), purpose, side, fees)
-        base = Decimal(int(fills.base_lots[index])) * product.base_increment
-        quote = quantize_amount(price * base)
-        rate = fees.taker if purpose in _TAKER_PURPOSES else fees.maker
-        out.append(
-            Fill(
-                client_order_id=_client_order_id(fills, index, purpose, bot_id),
-                time=int(fills.time[index]),
-                side=side,
-                price=price,
-                base_amount=base,
-                quote_amount=quote,
-                fee=fee_for(quote, rate),
-            )
-        )
+    for cid, time, side, purpose, raw, lots in zip(
+        _order_ids(fills, purposes, bot_id),
+        fills.time.tolist(),
+        sides,
+        purposes,
+        _raw_prices(fills, product),
+        fills.base_lots.tolist(),
+        strict=True,
+    ):
+        taker = purpose in _TAKER_PURPOSES
+        # ``fill_model``: market and stop fills move against the trader by the slippage.
+        price = quantize_18(raw * slipped[side]) if taker and fees.slippage else raw
+        base = Decimal(lots) * increment
+        quote = quantize_18(price * base)
+        fee = fee_for(quote, fees.taker if taker else fees.maker)
+        out.append(Fill(cid, time, side, price, base, quote, fee))
     return out
