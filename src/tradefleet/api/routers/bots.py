@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import APIRouter, status
-from sqlalchemy.orm import Session
 
 from tradefleet.api.deps import BotDep, EngineDep, MarketDep, SessionDep
 from tradefleet.api.errors import UnavailableError, guarded
+from tradefleet.api.pausing import engine_paused
 from tradefleet.api.schemas.bots import BotCreate, BotPublic, BotsPublic, BotUpdate
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.domain import ProductSpec
-from tradefleet.engine.protocols import EngineControl, MarketView
+from tradefleet.engine.protocols import MarketView
 from tradefleet.services import bots as service
 
 router = APIRouter(prefix="/bots", tags=["bots"], responses=error_responses(404, 409, 503))
-
-
-@asynccontextmanager
-async def _engine_paused(engine: EngineControl, session: Session) -> AsyncIterator[None]:
-    """Change bots only between engine cycles, on a fresh transaction: the engine may have
-    committed while we waited, and SQLite refuses a write on an older read snapshot."""
-    async with engine.exclusive():
-        session.rollback()
-        yield
 
 
 async def _product(market: MarketView, product_id: str | None) -> ProductSpec | None:
@@ -49,7 +37,7 @@ async def create_bot(
     """Create an inactive bot; POST /bots/{id}/start sets it trading."""
     data = service.BotInput(**body.model_dump())
     product = await _product(market, body.product_id)
-    async with _engine_paused(engine, session):
+    async with engine_paused(engine, session):
         bot = service.create_bot(session, data, product)
     return BotPublic.from_bot(bot, 0)
 
@@ -68,7 +56,7 @@ async def update_bot(
     product = None
     if body.product_id is not None and body.product_id != bot.product_id:
         product = await _product(market, body.product_id)
-    async with _engine_paused(engine, session):
+    async with engine_paused(engine, session):
         updated = service.update_bot(session, bot.id, changes, product)
     await guarded(engine.reload_bot(bot.id), f"reload bot {bot.id}")
     return BotPublic.from_bot(updated, service.open_position_count(session, bot.id))
@@ -78,7 +66,7 @@ async def update_bot(
 async def delete_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> None:
     """Refused (409) while the bot holds open positions."""
     bot_id = bot.id
-    async with _engine_paused(engine, session):
+    async with engine_paused(engine, session):
         service.delete_bot(session, bot_id)
     await guarded(engine.forget_bot(bot_id), f"drop bot {bot_id} from the engine")
 
@@ -87,7 +75,7 @@ async def delete_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> Non
 async def start_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotPublic:
     """Mark the bot active and start it; if the engine refuses, the bot stays as it was."""
     was_active = bot.is_active
-    async with _engine_paused(engine, session):
+    async with engine_paused(engine, session):
         service.set_active(session, bot.id, True)
     try:
         await guarded(engine.start_bot(bot.id), f"start bot {bot.id}")
@@ -100,7 +88,7 @@ async def start_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotP
 @router.post("/{bot_id}/stop")
 async def stop_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotPublic:
     """Stop opening deals; open deals stay open and their resting orders keep working."""
-    async with _engine_paused(engine, session):
+    async with engine_paused(engine, session):
         service.set_active(session, bot.id, False)
     await guarded(engine.stop_bot(bot.id), f"stop bot {bot.id}")
     return BotPublic.from_bot(bot, service.open_position_count(session, bot.id))

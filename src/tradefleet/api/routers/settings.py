@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from tradefleet.api.deps import EngineDep, SessionDep, SettingsDep
 from tradefleet.api.errors import guarded
+from tradefleet.api.pausing import engine_paused
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.schemas.settings import FeesPublic, SettingsPublic, SettingsUpdate
 from tradefleet.config import Settings
@@ -44,15 +45,16 @@ async def update_settings(
     body: SettingsUpdate, session: SessionDep, settings: SettingsDep, engine: EngineDep
 ) -> SettingsPublic:
     """Store new fee rates (omitted ones stay) and have the engine use them at once."""
-    current = fee_service.load_fees(session, settings)
     changes = body.fees.model_dump(exclude_none=True)
-    fees = fee_service.save_fees(
-        session,
-        FeeSchedule(
-            taker=changes.get("taker", current.taker),
-            maker=changes.get("maker", current.maker),
-            slippage=changes.get("slippage", current.slippage),
-        ),
-    )
+    async with engine_paused(engine, session):
+        current = fee_service.load_fees(session, settings)
+        fees = fee_service.save_fees(
+            session,
+            FeeSchedule(
+                taker=changes.get("taker", current.taker),
+                maker=changes.get("maker", current.maker),
+                slippage=changes.get("slippage", current.slippage),
+            ),
+        )
     await guarded(engine.reload_settings(), "reload the settings")
     return _public(settings, fees, session)
