@@ -137,7 +137,7 @@ def test_strategy_change_without_open_positions_starts_from_its_defaults(
     assert body["strategy_config"] == StrategyRegistry.get("ema_cross").definition.defaults()
 
 
-def test_delete_removes_the_bot_and_its_history_and_tells_the_engine(
+def test_delete_hides_the_bot_keeps_its_history_and_tells_the_engine(
     api: TestClient, session_factory: sessionmaker[Session], engine: RecordingEngine
 ) -> None:
     created = api.post("/api/bots", json=bot_payload()).json()
@@ -157,10 +157,17 @@ def test_delete_removes_the_bot_and_its_history_and_tells_the_engine(
     assert api.get(f"/api/bots/{created['id']}").json() == {
         "detail": f"bot {created['id']} not found"
     }
+    assert [b["id"] for b in api.get("/api/bots").json()["data"]] == [keep["id"]]
     with session_factory() as session:
-        for model in (Position, Order, Fill, Signal):
-            assert session.scalar(select(func.count()).select_from(model)) == 0
+        for model in (Position, Order, Fill):
+            query = select(func.count()).select_from(model).where(model.bot_id == created["id"])
+            assert session.scalar(query) == 1, model.__name__
+        assert session.scalar(select(func.count()).select_from(Signal)) == 0
         assert session.get(Bot, keep["id"]) is not None
+    trades = api.get("/api/trades", params={"bot_id": created["id"]}).json()["data"]
+    assert [(t["side"], t["price"], t["fee"]) for t in trades] == [("buy", "0.05", "0.0003")]
+    positions = api.get("/api/positions", params={"bot_id": created["id"]}).json()["data"]
+    assert [(p["id"], p["status"]) for p in positions] == [(closed.id, "closed")]
 
 
 def test_start_and_stop_set_is_active_and_drive_the_engine(

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-from api_testkit import RecordingEngine, Seeded
+from decimal import Decimal
+
+from api_testkit import HOUR, T0, RecordingEngine, Seeded, add_bot, add_position
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def test_bot_stats_are_exact(api: TestClient, seeded: Seeded) -> None:
@@ -74,3 +77,36 @@ def test_without_last_prices_unrealized_is_null_not_wrong(
 
 def test_stats_with_no_bots(api: TestClient) -> None:
     assert api.get("/api/stats").json() == {"bots": 0, "active_bots": 0, "totals": {}}
+
+
+def test_a_deleted_bots_closed_deals_still_count_in_the_totals(
+    api: TestClient, seeded: Seeded, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        old = add_bot(session, "old", budget=Decimal("0.5"))
+        add_position(
+            session, old, 1, status="closed", opened_at=T0, closed_at=T0 + HOUR,
+            bought_base=Decimal(1), bought_quote=Decimal("0.05"), buy_fees=Decimal("0.0003"),
+            sold_base=Decimal(1), sold_quote=Decimal("0.049"), sell_fees=Decimal("0.0002"),
+            realized_pnl=Decimal("-0.0015"),
+        )  # fmt: skip
+        old_id = old.id
+    before = api.get("/api/stats").json()
+    assert before["bots"] == 3
+    assert before["totals"]["BTC"]["bots"] == 2
+    assert before["totals"]["BTC"]["budget"] == "1.5"
+    assert api.delete(f"/api/bots/{old_id}").status_code == 204
+    after = api.get("/api/stats").json()
+    assert (after["bots"], after["active_bots"]) == (2, 0)
+    assert after["totals"]["BTC"] == {
+        "quote_currency": "BTC",
+        "bots": 1,
+        "budget": "1",  # the deleted bot's 0.5 is gone
+        "open_deals": 1,
+        "closed_deals": 2,
+        "realized_pnl": "0.00746",  # 0.00896 - 0.0015
+        "unrealized_pnl": "0.003712",
+        "fees_paid": "0.001828",  # 0.001328 + 0.0003 + 0.0002
+        "funds_in_use": "0.048288",
+    }
+    assert after["totals"]["BTC"] == {**before["totals"]["BTC"], "bots": 1, "budget": "1"}

@@ -13,6 +13,7 @@ from tradefleet.cli import app
 from tradefleet.config import get_settings
 from tradefleet.db.models import Bot
 from tradefleet.db.session import make_engine, make_session_factory
+from tradefleet.services import bots as bot_service
 
 runner = CliRunner()
 
@@ -63,6 +64,11 @@ def test_bots_create_start_stop_and_list(database: str) -> None:
     listed = runner.invoke(app, ["bots", "list"])
     assert listed.exit_code == 0
     assert "eth rsi" in listed.stdout and "ETH-BTC" in listed.stdout
+    with make_session_factory(make_engine(database))() as session:
+        bot_service.delete_bot(session, 1)
+    after = runner.invoke(app, ["bots", "list"])
+    assert after.exit_code == 0 and "eth rsi" not in after.stdout
+    assert runner.invoke(app, ["bots", "start", "1"]).exit_code == 2  # deleted: not found
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.engine.engine_testkit import BUSY_CONFIGS, Harness, make_harness
+from tests.engine.engine_testkit import BUSY_CONFIGS, Harness, ledger_mismatches, make_harness
 from tradefleet.api.app import create_app
 from tradefleet.config import MarketKind, Settings
 
@@ -163,3 +163,44 @@ async def test_closing_a_deal_with_a_buy_in_flight_is_a_conflict(
     huge = await client.get("/api/positions/99999999999999999999999")
     assert huge.status_code == 422
     assert huge.json()["detail"][0]["loc"] == ["path", "position_id"]
+
+
+async def test_deleting_a_bot_that_traded_keeps_its_history_and_the_ledger(
+    platform: tuple[Harness, httpx.AsyncClient],
+) -> None:
+    harness, client = platform
+    busy = await _create(client, "busy", "rsi", BUSY_CONFIGS["rsi"])
+    other = await _create(client, "other", "ema_cross", BUSY_CONFIGS["ema_cross"])
+    await harness.run(120)
+    assert (await client.post(f"/api/bots/{busy}/stop")).status_code == 200
+    for deal in await _all(client, "/api/positions", bot_id=str(busy), status="open"):
+        assert (await client.post(f"/api/positions/{deal['id']}/close")).status_code == 200
+    await harness.run(2)
+    assert await _all(client, "/api/positions", bot_id=str(busy), status="open") == []
+    trades = await _all(client, "/api/trades", bot_id=str(busy))
+    deals = await _all(client, "/api/positions", bot_id=str(busy))
+    assert len([d for d in deals if d["status"] == "closed"]) >= 2
+    stats_before = (await client.get("/api/stats")).json()
+
+    assert (await client.delete(f"/api/bots/{busy}")).status_code == 204
+    assert ledger_mismatches(harness.sessions) == []
+    assert await _all(client, "/api/trades", bot_id=str(busy)) == trades
+    assert await _all(client, "/api/positions", bot_id=str(busy)) == deals
+    assert (await client.get(f"/api/bots/{busy}")).status_code == 404
+    assert (await client.get(f"/api/bots/{busy}/positions")).status_code == 404
+    assert [b["id"] for b in (await client.get("/api/bots")).json()["data"]] == [other]
+    assert harness.engine.registry.get(busy) is None
+    stats_after = (await client.get("/api/stats")).json()
+    assert (stats_after["bots"], stats_after["active_bots"]) == (1, 1)
+    btc_before, btc_after = stats_before["totals"]["BTC"], stats_after["totals"]["BTC"]
+    assert (btc_after["bots"], btc_after["budget"]) == (1, "0.1")  # budget was 0.2
+    for key in ("realized_pnl", "closed_deals", "fees_paid", "open_deals", "funds_in_use"):
+        assert btc_after[key] == btc_before[key], key
+
+    reused = await _create(client, "busy", "rsi", BUSY_CONFIGS["rsi"])
+    assert reused != busy
+    await harness.run(60)
+    assert harness.engine.registry.get(busy) is None
+    assert await _all(client, "/api/trades", bot_id=str(busy)) == trades
+    assert await _all(client, "/api/trades", bot_id=str(reused)) != []
+    assert ledger_mismatches(harness.sessions) == []

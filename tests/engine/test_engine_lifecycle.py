@@ -97,6 +97,35 @@ async def test_a_bot_deleted_mid_cycle_does_not_cost_the_others_their_step(
         assert other is not None and other.last_candle_time == START + 60
 
 
+async def test_a_bot_soft_deleted_elsewhere_leaves_the_engine_untouched(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Marked deleted mid-cycle (with is_active still set): its step's bookkeeping is
+    dropped, and the next sync unloads it for good."""
+    harness = await make_harness(migrated_url)
+    doomed = await create_bot(harness, "doomed", "rsi", {"oversold": 1, "overbought": 99})
+    await harness.run(1)
+    assert harness.engine.registry.get(doomed) is not None
+    with harness.sessions() as session:
+        before = session.get(Bot, doomed)
+        assert before is not None and before.last_candle_time == START
+    real_flush = CycleWriter.flush
+
+    def delete_first(self: CycleWriter, session: Any) -> None:
+        deleted = {"deleted_at": datetime.now(UTC)}
+        session.execute(Bot.__table__.update().where(Bot.id == doomed).values(**deleted))
+        real_flush(self, session)
+
+    monkeypatch.setattr(CycleWriter, "flush", delete_first)
+    await harness.run(1)
+    monkeypatch.undo()
+    await harness.run(3)
+    assert harness.engine.registry.get(doomed) is None
+    with harness.sessions() as session:
+        after = session.get(Bot, doomed)
+        assert after is not None and after.is_active and after.last_candle_time == START
+
+
 async def test_after_a_failed_commit_the_same_engine_carries_on_exactly(
     migrated_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

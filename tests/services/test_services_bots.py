@@ -182,4 +182,7 @@ def test_set_active_and_delete(db_session: Session) -> None:
     bot = create_bot(db_session, _input(), ETH_BTC)
     assert set_active(db_session, bot.id, True).is_active is True
     delete_bot(db_session, bot.id)
-    assert _count(db_session) == 0
+    assert list_bots(db_session) == []
+    with pytest.raises(NotFoundError, match=f"bot {bot.id} not found"):
+        get_bot(db_session, bot.id)
+    assert _count(db_session) == 1  # soft-deleted: the row stays for its history

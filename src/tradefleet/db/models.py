@@ -65,9 +65,12 @@ class Bot(Base):
     last_indicators: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Deal-manager bookkeeping that outlives a deal (next deal number, cooldown, grid).
     manager_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set when the bot is deleted: its deals, orders and fills stay (the paper account's
+    # balances are explained by them), but the bot is hidden everywhere bots are listed.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
-    # Deleting through the ORM must match the database's ON DELETE CASCADE: without
-    # cascade="all, delete" a loaded child would be orphaned (its key set to NULL) instead.
+    # The service soft-deletes (``deleted_at``); a hard delete, in SQL or through the ORM,
+    # still cascades, and without cascade="all, delete" a loaded child would be orphaned.
     positions: Mapped[list[Position]] = relationship(
         back_populates="bot", cascade="all, delete", passive_deletes=True
     )

@@ -74,7 +74,8 @@ class CycleWriter:
         """Write the bookkeeping of bots that still exist (one may have been deleted
         between the cycle's start and now; its rows are simply dropped)."""
         ids = set(self.bot_rows) | {row["bot_id"] for row in self.signal_rows}
-        existing = set(session.scalars(select(Bot.id).where(Bot.id.in_(ids)))) if ids else set()
+        live = select(Bot.id).where(Bot.id.in_(ids), Bot.deleted_at.is_(None))
+        existing = set(session.scalars(live)) if ids else set()
         self.bot_rows = {k: v for k, v in self.bot_rows.items() if k in existing}
         self.signal_rows = [row for row in self.signal_rows if row["bot_id"] in existing]
         if self.bot_rows:

@@ -1,8 +1,8 @@
 """The engine's loaded bots, kept in step with the ``bots`` table.
 
-A bot is loaded while it is active or still holds open deals. ``sync`` compares each
-row's content marker with the loaded runtime's, so an edit made anywhere (API, CLI,
-another process) is picked up at the next cycle without a restart.
+A bot is loaded while it is active or still holds open deals, unless it was deleted.
+``sync`` compares each row's content marker with the loaded runtime's, so an edit made
+anywhere (API, CLI, another process) is picked up at the next cycle without a restart.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ class RuntimeRegistry:
                 session.scalars(select(Position.bot_id).where(Position.status == "open").distinct())
             )
             seen: set[int] = set()
-            for bot in session.scalars(select(Bot).order_by(Bot.id)):
+            live = select(Bot).where(Bot.deleted_at.is_(None)).order_by(Bot.id)
+            for bot in session.scalars(live):
                 seen.add(bot.id)
                 wanted = bot.is_active or bot.id in with_deals
                 if not wanted:

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tradefleet.db.models import Bot, Order, Position, utcnow
+from tradefleet.db.models import Bot, Order, Position, Signal, utcnow
 from tradefleet.domain import OrderStatus, ProductSpec
 from tradefleet.money import canonical
 from tradefleet.services import bot_rules
@@ -59,14 +59,19 @@ class BotChanges:
 
 
 def get_bot(session: Session, bot_id: int) -> Bot:
+    """The bot; a deleted one is not found, like one that never existed."""
     bot = session.get(Bot, bot_id)
-    if bot is None:
+    if bot is None or bot.deleted_at is not None:
         raise NotFoundError(f"bot {bot_id} not found")
     return bot
 
 
-def list_bots(session: Session) -> list[Bot]:
-    return list(session.scalars(select(Bot).order_by(Bot.id)))
+def list_bots(session: Session, *, include_deleted: bool = False) -> list[Bot]:
+    """Bots by id; deleted ones only on request (for totals over the trading history)."""
+    query = select(Bot).order_by(Bot.id)
+    if not include_deleted:
+        query = query.where(Bot.deleted_at.is_(None))
+    return list(session.scalars(query))
 
 
 def open_position_counts(session: Session) -> dict[int, int]:
@@ -147,7 +152,9 @@ def update_bot(
 
 
 def delete_bot(session: Session, bot_id: int) -> None:
-    """Delete a bot with its closed deals, orders, fills and signals.
+    """Soft-delete a bot: it disappears from every listing, its name is freed and its
+    signals go, but its closed deals, orders and fills stay (they explain the account's
+    balances and keep showing in trades, positions and stats totals).
 
     Refused while the bot has an open deal or a live order: deleting those would lose
     track of coins or of an order still working at the broker.
@@ -160,8 +167,23 @@ def delete_bot(session: Session, bot_id: int) -> None:
         raise ConflictError(
             f"bot {bot_id} has open positions: stop the bot and close its positions first"
         )
-    session.delete(bot)
-    session.commit()
+    session.execute(delete(Signal).where(Signal.bot_id == bot_id))
+    bot.name = _deleted_name(session, bot)
+    bot.is_active = False
+    bot.deleted_at = utcnow()
+    bot.updated_at = bot.deleted_at
+    _commit(session, bot.name)
+
+
+def _deleted_name(session: Session, bot: Bot) -> str:
+    """A free name that still says which bot it was, so the old name can be reused."""
+    attempt = 1
+    while True:
+        suffix = f" (deleted {bot.id})" if attempt == 1 else f" (deleted {bot.id}-{attempt})"
+        name = bot.name[: bot_rules.NAME_MAX_LENGTH - len(suffix)] + suffix
+        if session.scalar(select(Bot.id).where(Bot.name == name)) is None:
+            return name
+        attempt += 1
 
 
 def set_active(session: Session, bot_id: int, active: bool) -> Bot:

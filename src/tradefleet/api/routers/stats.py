@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from decimal import Decimal
 
 from fastapi import APIRouter
@@ -48,13 +49,27 @@ async def read_bot_stats(bot: BotDep, session: SessionDep, market: MarketDep) ->
 
 @router.get("/stats")
 async def read_stats(session: SessionDep, market: MarketDep) -> StatsPublic:
-    """Totals of every bot, one entry per quote currency."""
-    bots = bot_service.list_bots(session)
+    """Totals of every bot, one entry per quote currency.
+
+    A deleted bot's closed deals still count (their PnL and fees are in the account's
+    balances), but the bot itself and its budget do not.
+    """
+    everyone = bot_service.list_bots(session, include_deleted=True)
+    bots = [bot for bot in everyone if bot.deleted_at is None]
     positions = records.positions_of(session)
     prices = await last_prices(market, positions)
-    totals = totals_by_quote(_stats(bot, positions, prices) for bot in bots)
+    totals = totals_by_quote(_counted_stats(bot, positions, prices) for bot in everyone)
+    live_per_quote = Counter(quote_currency_of(bot.product_id) for bot in bots)
     return StatsPublic(
         bots=len(bots),
         active_bots=sum(1 for bot in bots if bot.is_active),
-        totals={quote: QuoteTotalsPublic.model_validate(total) for quote, total in totals.items()},
+        totals={
+            quote: QuoteTotalsPublic.model_validate(replace(total, bots=live_per_quote[quote]))
+            for quote, total in totals.items()
+        },
     )
+
+
+def _counted_stats(bot: Bot, positions: list[Position], prices: dict[str, Decimal]) -> BotStats:
+    stats = _stats(bot, positions, prices)
+    return stats if bot.deleted_at is None else replace(stats, budget=Decimal(0))
