@@ -125,6 +125,28 @@ class EntrySizing:
     exit_min_profit_pct: Decimal = Decimal(0)
 
 
+MAX_POSITION_PARAMETER = StrategyParameter(
+    name="max_position_pct", type="float", default=100.0, min=0.1, max=100, unit="%",
+    group="entry", description="Most of the budget one deal may hold.",
+)  # fmt: skip
+
+
+def averaging_sizing(
+    params: Mapping[str, Any], budget: Decimal, *, first: str, add: str, min_profit: str
+) -> EntrySizing:
+    """The sizing of strategies that average down on repeated BUY signals: a first buy and
+    adds (while below the deal's average entry) in % of the budget, a cap per deal, and a
+    SELL signal that acts at a minimum net profit."""
+    return EntrySizing(
+        base_order_quote=pct_of(budget, params[first]),
+        add_order_quote=pct_of(budget, params[add]),
+        adds_require_below_average=True,
+        max_position_quote=pct_of(budget, params["max_position_pct"]),
+        signal_exit=True,
+        exit_min_profit_pct=dec(params[min_profit]),
+    )
+
+
 def build_deal_settings(
     params: Mapping[str, Any], budget: Decimal, sizing: EntrySizing
 ) -> DealSettings:

@@ -16,13 +16,12 @@ from tradefleet.deals.settings import DealSettings
 from tradefleet.domain import CandleArrays
 from tradefleet.strategies.base import SignalArrays, StrategyRegistry, TradingStrategy
 from tradefleet.strategies.deal_params import (
-    EntrySizing,
+    MAX_POSITION_PARAMETER,
+    averaging_sizing,
     build_deal_settings,
     deal_cross_field_errors,
     deal_parameters,
-    dec,
     pct_not_above,
-    pct_of,
 )
 from tradefleet.strategies.parameters import (
     FieldError,
@@ -55,10 +54,7 @@ _PARAMETERS = (
         description="Buy on each later bullish crossover while below the average entry, "
         "in % of the budget; 0 = no such adds.",
     ),
-    StrategyParameter(
-        name="max_position_pct", type="float", default=100.0, min=0.1, max=100, unit="%",
-        group="entry", description="Most of the budget one deal may hold.",
-    ),
+    MAX_POSITION_PARAMETER,
     StrategyParameter(
         name="min_profit_pct", type="float", default=1.0, min=0, max=1000, unit="%",
         group="exit", description="A bearish crossover sells only at this profit or more.",
@@ -108,13 +104,11 @@ class MacdDcaStrategy(TradingStrategy):
         return "MACD crossed below its signal line"
 
     def deal_settings(self, budget: Decimal) -> DealSettings:
-        p = self.params
-        sizing = EntrySizing(
-            base_order_quote=pct_of(budget, p["initial_buy_pct"]),
-            add_order_quote=pct_of(budget, p["dca_buy_pct"]),
-            adds_require_below_average=True,
-            max_position_quote=pct_of(budget, p["max_position_pct"]),
-            signal_exit=True,
-            exit_min_profit_pct=dec(p["min_profit_pct"]),
+        sizing = averaging_sizing(
+            self.params,
+            budget,
+            first="initial_buy_pct",
+            add="dca_buy_pct",
+            min_profit="min_profit_pct",
         )
-        return build_deal_settings(p, budget, sizing)
+        return build_deal_settings(self.params, budget, sizing)

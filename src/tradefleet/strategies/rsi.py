@@ -17,13 +17,12 @@ from tradefleet.deals.settings import DealSettings
 from tradefleet.domain import CandleArrays
 from tradefleet.strategies.base import SignalArrays, StrategyRegistry, TradingStrategy
 from tradefleet.strategies.deal_params import (
-    EntrySizing,
+    MAX_POSITION_PARAMETER,
+    averaging_sizing,
     build_deal_settings,
     deal_cross_field_errors,
     deal_parameters,
-    dec,
     pct_not_above,
-    pct_of,
 )
 from tradefleet.strategies.parameters import (
     FieldError,
@@ -52,10 +51,7 @@ _PARAMETERS = (
         description="Each buy (first and later adds below the average entry), "
         "in % of the budget.",
     ),
-    StrategyParameter(
-        name="max_position_pct", type="float", default=100.0, min=0.1, max=100, unit="%",
-        group="entry", description="Most of the budget one deal may hold.",
-    ),
+    MAX_POSITION_PARAMETER,
     StrategyParameter(
         name="profit_target_pct", type="float", default=1.0, min=0, max=1000, unit="%",
         group="exit", description="An overbought RSI sells only at this profit or more.",
@@ -100,14 +96,11 @@ class RsiStrategy(TradingStrategy):
         return f"RSI above overbought {self.params['overbought']:g}"
 
     def deal_settings(self, budget: Decimal) -> DealSettings:
-        p = self.params
-        amount = pct_of(budget, p["buy_amount_pct"])
-        sizing = EntrySizing(
-            base_order_quote=amount,
-            add_order_quote=amount,
-            adds_require_below_average=True,
-            max_position_quote=pct_of(budget, p["max_position_pct"]),
-            signal_exit=True,
-            exit_min_profit_pct=dec(p["profit_target_pct"]),
+        sizing = averaging_sizing(
+            self.params,
+            budget,
+            first="buy_amount_pct",
+            add="buy_amount_pct",
+            min_profit="profit_target_pct",
         )
-        return build_deal_settings(p, budget, sizing)
+        return build_deal_settings(self.params, budget, sizing)

@@ -23,7 +23,7 @@ B1 = npt.NDArray[np.bool_]
 State = tuple[I64, F64, I64, F64, I64, I64, F64, I64, F64, I64, F64]
 
 
-_WITHOUT_NRT: dict[str, Any] = {"_nrt": False}  # numba's option, absent from its stubs
+_WITHOUT_NRT: dict[str, Any] = {"_nrt": False}  # numba's option, missing from its type hints
 
 
 def jit(func: F) -> F:
