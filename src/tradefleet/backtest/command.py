@@ -28,7 +28,7 @@ from tradefleet.backtest.engines import Progress as ProgressCallback
 from tradefleet.backtest.engines import engine_names
 from tradefleet.backtest.fast_engine import DEFAULT_ENGINE
 from tradefleet.backtest.plot import PlotError, write_plot
-from tradefleet.backtest.report import result_json, summary_rows
+from tradefleet.backtest.report import result_json_text, summary_rows
 from tradefleet.backtest.runner import BacktestResult, run_backtest
 from tradefleet.domain import FeeSchedule, ProductSpec
 from tradefleet.market.base import timeframe_seconds
@@ -261,7 +261,7 @@ def backtest_command(  # noqa: PLR0917 - typer options are parameters
     result = _run(
         chosen, candles, product=spec, budget=amount, fees=fees, timeframe=timeframe, engine=engine
     )
-    _write(output, json.dumps(result_json(result)) + "\n")
+    _write(output, result_json_text(result))
     if plot is not None:
         _plot(result, plot)
     _print_summary(result, candles, output)

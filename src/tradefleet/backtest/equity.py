@@ -15,14 +15,17 @@ and the exact value of any candle is one Decimal multiplication away.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, getcontext
 
 import numpy as np
 
 from tradefleet.domain import BoolArray, Fill, FloatArray, IntArray, Side
-from tradefleet.money import ZERO, quantize_amount, to_decimal
+from tradefleet.money import AMOUNT_QUANTUM, ZERO, canonical, quantize_amount, to_decimal
+
+AMOUNT_PRECISION = 60  # digits: what quantize_amount works with
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +109,69 @@ def exact_equity(held: Holdings, index: int, close: float) -> Decimal:
 
 def exact_curve(held: Holdings, times: IntArray, closes: FloatArray) -> list[tuple[int, Decimal]]:
     """``[(candle open time, exact equity at its close)]`` for every candle."""
-    segment = held.segment(len(times))
-    points: list[tuple[int, Decimal]] = []
-    for index, j in enumerate(segment.tolist()):
-        cash, base = (held.budget, ZERO) if j < 0 else (held.cash[j], held.base[j])
-        value = quantize_amount(cash + base * to_decimal(float(closes[index]))) if base else cash
-        points.append((int(times[index]), value))
-    return points
+    values: list[Decimal] = []
+    for start, stop, cash, base in _segments(held, len(times)):
+        if not base:
+            values.extend([cash] * (stop - start))
+            continue
+        values.extend(_exact_values(cash, base, closes[start:stop].tolist()))
+    return list(zip(times.tolist(), values, strict=True))
+
+
+def exact_texts(held: Holdings, closes: FloatArray) -> list[str]:
+    """Each candle's exact equity in plain notation, trailing zeros stripped (``"1000.5"``).
+
+    The same text as formatting ``exact_curve``'s values with ``canonical``, but a year of
+    one-minute candles must not cost seconds: each distinct close of a segment is worked
+    out once, and the 18-place result is trimmed as text.
+    """
+    texts: list[str] = []
+    for start, stop, cash, base in _segments(held, len(closes)):
+        if not base:
+            texts.extend([plain_text(cash)] * (stop - start))
+            continue
+        segment = closes[start:stop].tolist()
+        distinct = list(dict.fromkeys(segment))
+        texts_of = map(_quantized_text, _exact_values(cash, base, distinct))
+        known = dict(zip(distinct, texts_of, strict=True))
+        texts.extend(map(known.__getitem__, segment))
+    return texts
+
+
+def plain_text(value: Decimal) -> str:
+    """Plain notation, trailing zeros stripped: Decimal("1E-8") -> "0.00000001"."""
+    return format(canonical(value), "f")
+
+
+def _segments(held: Holdings, count: int) -> list[tuple[int, int, Decimal, Decimal]]:
+    """(first candle, end, cash, base) for each run of candles between fills."""
+    edges = [0, *(i for i in held.fill_candles.tolist() if i < count), count]
+    balances = [(held.budget, ZERO), *zip(held.cash, held.base, strict=True)]
+    return [
+        (start, stop, *balances[k])
+        for k, (start, stop) in enumerate(itertools.pairwise(edges))
+        if start < stop
+    ]
+
+
+def _exact_values(cash: Decimal, base: Decimal, closes: list[float]) -> list[Decimal]:
+    """``quantize_amount(cash + base x close)`` for each close, with one context for all.
+
+    The sum is taken in the caller's context, as ``exact_equity`` does; only the
+    quantizing needs the wide one.
+    """
+    wide = getcontext().copy()
+    wide.prec = AMOUNT_PRECISION
+    return [
+        (cash + base * Decimal(repr(close))).quantize(
+            AMOUNT_QUANTUM, rounding=ROUND_HALF_UP, context=wide
+        )
+        for close in closes
+    ]
+
+
+def _quantized_text(value: Decimal) -> str:
+    """``plain_text`` of an 18-place value: its fixed-point text without trailing zeros."""
+    if not value or not value.is_finite():
+        return plain_text(value)
+    return format(value, "f").rstrip("0").rstrip(".")

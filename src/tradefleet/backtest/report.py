@@ -8,17 +8,20 @@ candle's open time with the exact equity at its close.
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from tradefleet.backtest.equity import exact_texts
 from tradefleet.backtest.metrics import Metrics
 from tradefleet.backtest.runner import BacktestResult
 from tradefleet.domain import Fill
 from tradefleet.money import canonical
 
 JsonValue = str | int | float | None
+_BLOCK = 8192  # equity points per piece of JSON text
 
 
 def decimal_text(value: Decimal) -> str:
@@ -54,8 +57,37 @@ def result_json(result: BacktestResult) -> dict[str, Any]:
     return {
         "metrics": metrics_json(result.metrics),
         "trades": [trade_json(fill) for fill in result.fills],
-        "equity": [[time, decimal_text(value)] for time, value in result.equity_points()],
+        "equity": equity_json(result),
     }
+
+
+def result_json_text(result: BacktestResult) -> str:
+    """``json.dumps(result_json(result)) + "\\n"``, byte for byte, without the equity lists.
+
+    A year of one-minute candles is half a million points: as one small list each they
+    cost far more time and memory than their text. Equity texts are plain decimals, so
+    they need no JSON escaping.
+    """
+    texts, times = exact_texts(result.holdings, result.closes), result.times
+    # Joined a block at a time, so only the blocks' text is ever held, not a string per point.
+    points = ", ".join(
+        _points_text(times[i : i + _BLOCK].tolist(), texts[i : i + _BLOCK])
+        for i in range(0, len(texts), _BLOCK)
+    )
+    head = json.dumps(
+        {"metrics": metrics_json(result.metrics), "trades": [trade_json(f) for f in result.fills]}
+    )
+    return f'{head[:-1]}, "equity": [{points}]}}\n'
+
+
+def _points_text(times: list[int], texts: list[str]) -> str:
+    return ", ".join(f'[{time}, "{text}"]' for time, text in zip(times, texts, strict=True))
+
+
+def equity_json(result: BacktestResult) -> list[list[int | str]]:
+    """``[[candle open time, exact equity text]]``: ``equity_points`` in ``decimal_text``."""
+    texts = exact_texts(result.holdings, result.closes)
+    return [[time, text] for time, text in zip(result.times.tolist(), texts, strict=True)]
 
 
 def _pct(value: float | None) -> str:
