@@ -43,7 +43,6 @@ from tradefleet.data.store import (
 from tradefleet.domain import CandleArrays
 from tradefleet.market.base import MarketError, MarketUnavailable, UnknownProductError
 from tradefleet.market.base import timeframe_seconds as tf_seconds
-from tradefleet.market.exchange import ExchangeSource
 from tradefleet.market.products import split_product_id
 
 ATTEMPTS = 5  # per request: waits of 1, 2, 4 and 8 s between them
@@ -161,6 +160,8 @@ async def _download(downloader: Downloader, existing: CandleArrays | None) -> Do
 def _run(
     settings: Settings, request: DownloadRequest, sink: CandleSink, existing: CandleArrays | None
 ) -> DownloadResult:
+    from tradefleet.market.exchange import ExchangeSource  # noqa: PLC0415  (ccxt is heavy)
+
     try:
         source = ExchangeSource(
             settings.exchange, settings.exchange_api_url, attempts=ATTEMPTS, base_delay=RETRY_DELAY
