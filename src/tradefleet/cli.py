@@ -23,7 +23,6 @@ from tradefleet.config import Mode, Settings, get_settings
 from tradefleet.data.command import download_data_command
 from tradefleet.domain import ProductSpec
 from tradefleet.optimize.command import optimize_command
-from tradefleet.services import bots as bot_service
 from tradefleet.services.errors import ServiceError
 from tradefleet.strategies import StrategyRegistry, UnknownStrategyError
 
@@ -127,6 +126,8 @@ def strategies(
 @bots_app.command("list")
 def bots_list() -> None:
     """List the bots with their state."""
+    from tradefleet.services import bots as bot_service  # SQLAlchemy loads for bots commands only
+
     with _session() as session:
         rows = bot_service.list_bots(session)
         open_counts = bot_service.open_position_counts(session)
@@ -162,6 +163,8 @@ def bots_create(
     start: Annotated[bool, typer.Option("--start", help="start the bot right away")] = False,
 ) -> None:
     """Create a bot (inactive unless --start)."""
+    from tradefleet.services import bots as bot_service  # SQLAlchemy loads for bots commands only
+
     data = bot_service.BotInput(
         name=name,
         strategy_type=strategy,
@@ -195,6 +198,8 @@ def bots_stop(bot_id: Annotated[int, typer.Argument(help="bot id")]) -> None:
 
 
 def _set_active(bot_id: int, active: bool) -> None:
+    from tradefleet.services import bots as bot_service  # SQLAlchemy loads for bots commands only
+
     with _session() as session:
         try:
             bot = bot_service.set_active(session, bot_id, active)

@@ -6,14 +6,23 @@ they must still write what ``decimal_text(exact_equity(...))`` and ``json.dumps`
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal, localcontext
 
 import numpy as np
+import pytest
 from tests.backtest.backtest_testkit import FEES, HOUR, MINUTE, PRODUCT, arrays, bar
 
+from tradefleet.backtest import report
 from tradefleet.backtest.equity import Holdings, exact_curve, exact_equity, exact_texts
-from tradefleet.backtest.report import decimal_text, equity_json, result_json, result_json_text
+from tradefleet.backtest.report import (
+    decimal_text,
+    equity_json,
+    result_json,
+    result_json_text,
+    write_result_json,
+)
 from tradefleet.backtest.runner import run_backtest
 from tradefleet.money import quantize_amount, to_decimal
 
@@ -65,3 +74,20 @@ def test_the_document_text_is_json_dumps_of_the_document() -> None:
     assert equity_json(result) == points
     assert len({text for _, text in points}) > 5
     assert result_json_text(result) == json.dumps(result_json(result)) + "\n"
+
+
+def test_the_document_written_in_pieces_is_the_same_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 5 points over 12 candles: the joins between pieces are exercised."""
+    monkeypatch.setattr(report, "_BLOCK", 5)
+    t0 = HOUR - 2 * MINUTE
+    bars = [bar(t0 + i * MINUTE, 100 + i / 3, 101 + i, 99, 100.1 + i / 7) for i in range(12)]
+    config = {"buy_amount": 100, "interval_minutes": 60, "take_profit_pct": 50}
+    result = run_backtest(
+        "simple_dca", config, arrays(bars), PRODUCT, D(1000), FEES, timeframe="1m"
+    )
+    handle = io.StringIO()
+    write_result_json(result, handle)
+    expected = json.dumps(result_json(result)) + "\n"
+    assert len(result_json(result)["equity"]) == 12
+    assert handle.getvalue() == expected
+    assert result_json_text(result) == expected

@@ -28,7 +28,7 @@ from tradefleet.backtest.engines import Progress as ProgressCallback
 from tradefleet.backtest.engines import engine_names
 from tradefleet.backtest.fast_engine import DEFAULT_ENGINE
 from tradefleet.backtest.plot import PlotError, write_plot
-from tradefleet.backtest.report import result_json_text, summary_rows
+from tradefleet.backtest.report import summary_rows, write_result_json
 from tradefleet.backtest.runner import BacktestResult, run_backtest
 from tradefleet.domain import FeeSchedule, ProductSpec
 from tradefleet.market.base import timeframe_seconds
@@ -176,9 +176,10 @@ def _plot(result: BacktestResult, plot: Path) -> None:
         _fail(f"--plot {plot}: cannot write ({error.strerror or error})")
 
 
-def _write(output: Path, text: str) -> None:
+def _write(output: Path, result: BacktestResult) -> None:
     try:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as handle:
+            write_result_json(result, handle)
     except OSError as error:
         _fail(f"--output {output}: cannot write ({error.strerror or error})")
 
@@ -261,7 +262,7 @@ def backtest_command(  # noqa: PLR0917 - typer options are parameters
     result = _run(
         chosen, candles, product=spec, budget=amount, fees=fees, timeframe=timeframe, engine=engine
     )
-    _write(output, result_json_text(result))
+    _write(output, result)
     if plot is not None:
         _plot(result, plot)
     _print_summary(result, candles, output)

@@ -9,10 +9,11 @@ candle's open time with the exact equity at its close.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
 from tradefleet.backtest.equity import exact_texts
 from tradefleet.backtest.metrics import Metrics
@@ -62,22 +63,32 @@ def result_json(result: BacktestResult) -> dict[str, Any]:
 
 
 def result_json_text(result: BacktestResult) -> str:
-    """``json.dumps(result_json(result)) + "\\n"``, byte for byte, without the equity lists.
+    """``json.dumps(result_json(result)) + "\\n"``, byte for byte, without the equity lists."""
+    return "".join(result_json_chunks(result))
+
+
+def write_result_json(result: BacktestResult, handle: TextIO) -> None:
+    """Write ``result_json_text(result)`` piece by piece: the whole text is never held."""
+    for chunk in result_json_chunks(result):
+        handle.write(chunk)
+
+
+def result_json_chunks(result: BacktestResult) -> Iterator[str]:
+    """The pieces of ``result_json_text``, in order.
 
     A year of one-minute candles is half a million points: as one small list each they
-    cost far more time and memory than their text. Equity texts are plain decimals, so
-    they need no JSON escaping.
+    cost far more time and memory than their text, and even their text is tens of MB.
+    Equity texts are plain decimals, so they need no JSON escaping.
     """
-    texts, times = exact_texts(result.holdings, result.closes), result.times
-    # Joined a block at a time, so only the blocks' text is ever held, not a string per point.
-    points = ", ".join(
-        _points_text(times[i : i + _BLOCK].tolist(), texts[i : i + _BLOCK])
-        for i in range(0, len(texts), _BLOCK)
-    )
     head = json.dumps(
         {"metrics": metrics_json(result.metrics), "trades": [trade_json(f) for f in result.fills]}
     )
-    return f'{head[:-1]}, "equity": [{points}]}}\n'
+    yield f'{head[:-1]}, "equity": ['
+    texts, times = exact_texts(result.holdings, result.closes), result.times
+    for i in range(0, len(texts), _BLOCK):
+        separator = ", " if i else ""
+        yield separator + _points_text(times[i : i + _BLOCK].tolist(), texts[i : i + _BLOCK])
+    yield "]}\n"
 
 
 def _points_text(times: list[int], texts: list[str]) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -25,12 +25,6 @@ from tradefleet.backtest.data import BacktestDataError, CandleData, load_period
 from tradefleet.market.base import timeframe_seconds
 from tradefleet.optimize.evaluate import EvalSetup, pick_engine
 from tradefleet.optimize.objectives import OBJECTIVES, ObjectiveName
-from tradefleet.optimize.report import print_result
-from tradefleet.optimize.runner import FoldProgress, OptimizeRequest, OptimizeResult, optimize
-from tradefleet.optimize.savebot import BotPlan, precheck, save_bot
-from tradefleet.optimize.search import TrialProgress
-from tradefleet.optimize.space import SearchSpace, SpaceError, build_space, max_warmup, parse_ranges
-from tradefleet.optimize.study import SAMPLERS, StudyError
 from tradefleet.optimize.windows import Fold, WindowError, parse_share, split_folds
 from tradefleet.optimize.windows import walk_forward_folds as wf_folds
 from tradefleet.services.errors import ServiceError
@@ -40,6 +34,12 @@ from tradefleet.strategies import (
     TradingStrategy,
     UnknownStrategyError,
 )
+
+if TYPE_CHECKING:  # Optuna, SQLAlchemy and Alembic load only when ``optimize`` runs
+    from tradefleet.optimize.runner import FoldProgress, OptimizeRequest, OptimizeResult
+    from tradefleet.optimize.savebot import BotPlan
+    from tradefleet.optimize.search import TrialProgress
+    from tradefleet.optimize.space import SearchSpace
 
 console = Console()
 notes = Console(stderr=True)
@@ -51,6 +51,8 @@ def _positive(option: str, value: int | None) -> None:
 
 
 def _check_choices(timeframe: str, objective: str, sampler: str) -> None:
+    from tradefleet.optimize.study import SAMPLERS  # noqa: PLC0415
+
     try:
         timeframe_seconds(timeframe)
     except ValueError as error:
@@ -71,6 +73,8 @@ def _strategy_class(strategy_id: str) -> type[TradingStrategy]:
 def _space(
     strategy: type[TradingStrategy], config: str, params: str | None, ranges: list[str]
 ) -> SearchSpace:
+    from tradefleet.optimize.space import SpaceError, build_space, parse_ranges  # noqa: PLC0415
+
     names = None if params is None else [n.strip() for n in params.split(",") if n.strip()]
     try:
         return build_space(strategy, _config(config), names, parse_ranges(ranges))
@@ -120,6 +124,7 @@ def _bot_plan(name: str | None, budget: Decimal, request: tuple[str, str, str]) 
     if name is None:
         return None
     from tradefleet.cli import _settings  # noqa: PLC0415 - cli imports this module
+    from tradefleet.optimize.savebot import BotPlan, precheck  # noqa: PLC0415
 
     strategy_id, product_id, timeframe = request
     plan = BotPlan(
@@ -157,6 +162,9 @@ def _progress(total: int, folds: int) -> Iterator[FoldProgress | None]:
 
 
 def _run(request: OptimizeRequest) -> OptimizeResult:
+    from tradefleet.optimize.runner import optimize  # noqa: PLC0415
+    from tradefleet.optimize.study import StudyError  # noqa: PLC0415
+
     with _progress(request.trials, len(request.folds)) as progress:
         try:
             return optimize(request, progress)
@@ -165,6 +173,8 @@ def _run(request: OptimizeRequest) -> OptimizeResult:
 
 
 def _save(plan: BotPlan, result: OptimizeResult, objective: str) -> None:
+    from tradefleet.optimize.savebot import save_bot  # noqa: PLC0415
+
     chosen = result.chosen
     if chosen is None:
         _fail("no config to save: no trial completed")
@@ -243,6 +253,10 @@ def optimize_command(  # noqa: PLR0917 - typer options are parameters
     ] = None,
 ) -> None:
     """Search strategy parameters with Optuna; judge the best configs out of sample."""
+    from tradefleet.optimize.report import print_result  # noqa: PLC0415
+    from tradefleet.optimize.runner import OptimizeRequest  # noqa: PLC0415
+    from tradefleet.optimize.space import max_warmup  # noqa: PLC0415
+
     for option, value in (("--trials", trials), ("--jobs", jobs), ("--top", top)):
         _positive(option, value)
     _positive("--walk-forward", walk_forward)
