@@ -364,6 +364,13 @@ def _add(st: State, pi: I64, pf: F64, close: float, active: int) -> bool:
     quote = pf[PF_ADD_QUOTE]
     if not fits_budget(st[3], st[4], st[5], pf, committed(df, slot), quote):
         return False
+    _market_buy(st, slot, P_ADD, quote, active)
+    return True
+
+
+@jit
+def _market_buy(st: State, slot: int, purpose: int, quote: float, active: int) -> None:
+    """A quote-sized market buy of deal ``slot`` (base order or add), reserving ``quote``."""
     place(
         st[0],
         st[1],
@@ -372,7 +379,7 @@ def _add(st: State, pi: I64, pf: F64, close: float, active: int) -> bool:
         st[5],
         slot,
         K_MARKET_BUY,
-        P_ADD,
+        purpose,
         0,
         -1,
         0.0,
@@ -380,7 +387,6 @@ def _add(st: State, pi: I64, pf: F64, close: float, active: int) -> bool:
         quote,
         active,
     )
-    return True
 
 
 @jit
@@ -398,22 +404,7 @@ def _open(st: State, pi: I64, pf: F64, t: int, active: int) -> None:
     while di[slot, D_ALIVE] != 0:
         slot += 1
     open_deal(st, slot, t, -1)
-    place(
-        st[0],
-        st[1],
-        st[2],
-        st[3],
-        st[5],
-        slot,
-        K_MARKET_BUY,
-        P_BASE,
-        0,
-        -1,
-        0.0,
-        quote,
-        quote,
-        active,
-    )
+    _market_buy(st, slot, P_BASE, quote, active)
 
 
 @jit
