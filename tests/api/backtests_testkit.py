@@ -71,7 +71,7 @@ def backtest_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-def wait_until_finished(api: TestClient, run_id: int, timeout: float = 20.0) -> dict[str, Any]:
+def wait_until_finished(api: TestClient, run_id: int, timeout: float = 180.0) -> dict[str, Any]:
     """Poll GET /api/backtests/{id} until the run is done or failed; its last answer."""
     deadline = time.monotonic() + timeout
     while True:

@@ -54,8 +54,25 @@ def both(work: EngineJob, caplog: pytest.LogCaptureFixture) -> EngineRun:
     with caplog.at_level(logging.INFO, logger=LOGGER):
         fast = kernel_engine(work)
     assert [r.getMessage() for r in caplog.records if r.name == LOGGER] == []
-    assert fast == reference_engine(work)
+    reference = reference_engine(work)
+    assert fast == reference
+    assert column_values(fast) == column_values(reference)
     return fast
+
+
+def column_values(run: EngineRun) -> dict[str, list[int]]:
+    """The run's exact columns (as the engine gave them or read off its objects) at 1e-18."""
+    fills, deals = run.columns()
+    values = {
+        f"fill {name}": (getattr(fills, name).astype(object) * 10 ** (18 - fills.scale)).tolist()
+        for name in ("base", "quote", "fee")
+    }
+    values["fill time"] = fills.time.tolist()
+    values["fill buy"] = fills.buy.tolist()
+    values["deal realized"] = (deals.realized.astype(object) * 10 ** (18 - deals.scale)).tolist()
+    for name in ("closed", "opened_at", "closed_at", "holds", "safety_orders"):
+        values[f"deal {name}"] = getattr(deals, name).tolist()
+    return values
 
 
 SAFETY = DealSettings(

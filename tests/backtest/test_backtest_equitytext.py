@@ -24,11 +24,12 @@ from tradefleet.backtest.report import (
     write_result_json,
 )
 from tradefleet.backtest.runner import run_backtest
+from tradefleet.backtest.units import unit_array
 from tradefleet.money import quantize_amount, to_decimal
 
 D = Decimal
-HELD = Holdings(D(1000), np.array([1, 3], dtype=np.int64), [D("799.8"), D("1009.85")],
-                [D("0.1"), D("0E-8")])  # fmt: skip
+HELD = Holdings(D(1000), np.array([1, 3], dtype=np.int64), unit_array([D("799.8"), D("1009.85")]),
+                unit_array([D("0.1"), D("0E-8")]))  # fmt: skip
 CLOSES = np.array([2000.0, 2000.0, 0.1 + 0.2, 2100.5, 5.0])
 
 
@@ -51,7 +52,7 @@ def test_curve_and_texts_match_the_single_candle_reference() -> None:
 
 def test_the_sum_keeps_the_callers_28_digit_rounding() -> None:
     base, close = D("123456789.123456789012345678"), 12345.678901234567
-    held = Holdings(D(0), np.array([0], dtype=np.int64), [D("1")], [base])
+    held = Holdings(D(0), np.array([0], dtype=np.int64), unit_array([D("1")]), unit_array([base]))
     reference = quantize_amount(D(1) + base * to_decimal(close))
     with localcontext() as wide:
         wide.prec = 80

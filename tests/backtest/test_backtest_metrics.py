@@ -8,6 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from tradefleet.backtest.columns import DealColumns, FillColumns
 from tradefleet.backtest.engines import DealSummary
 from tradefleet.backtest.metrics import (
     MetricsInput,
@@ -69,12 +70,15 @@ def test_win_rate_counts_strictly_positive_deals() -> None:
         _deal(3, "-2", 0, 60),
         _deal(4, "3", 0, 60),
     ]
-    assert win_rate_pct(closed) == 50.0
-    assert win_rate_pct([]) is None
+    assert win_rate_pct(DealColumns.of(closed)) == 50.0
+    assert win_rate_pct(DealColumns.of([])) is None
+    # An open deal counts neither as a win nor as a closed deal.
+    assert win_rate_pct(DealColumns.of([*closed, _deal(5, None, 0, None)])) == 50.0
 
 
 def test_durations_of_closed_deals() -> None:
-    assert durations([_deal(1, "1", 100, 400), _deal(2, "1", 1000, 1060)]) == [300, 60]
+    deals = [_deal(1, "1", 100, 400), _deal(2, "1", 1000, 1060), _deal(3, None, 50, None)]
+    assert durations(DealColumns.of(deals)) == [300, 60]
 
 
 def test_max_drawdown_is_the_largest_fall_from_a_running_peak() -> None:
@@ -117,8 +121,8 @@ def test_compute_metrics_puts_it_together() -> None:
     ]
     data = MetricsInput(
         budget=D(100),
-        fills=[_fill("0.1"), _fill("0.02"), _fill("0.003")],
-        deals=deals,
+        fills=FillColumns.of([_fill("0.1"), _fill("0.02"), _fill("0.003")]),
+        deals=DealColumns.of(deals),
         equity=np.array([100.0, 101.0, 100.5, 100.75]),
         holding=np.array([False, True, True, True]),
         final_equity=D("100.75"),

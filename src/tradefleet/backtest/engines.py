@@ -11,10 +11,11 @@ with :func:`register_engine` and must produce identical fills.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tradefleet.backtest.columns import DealColumns, FillColumns
 from tradefleet.deals.book import total_committed
 from tradefleet.deals.protocol import manager_for
 from tradefleet.deals.settings import DealSettings, GridSettings
@@ -100,11 +101,25 @@ class EngineJob:
 @dataclass(frozen=True, slots=True)
 class EngineRun:
     """An engine's answer: fills in execution order, deals (closed in closing order, then the
-    open ones oldest first) and the most quote committed at any candle close."""
+    open ones oldest first) and the most quote committed at any candle close.
 
-    fills: list[Fill]
-    deals: list[DealSummary]
+    An engine that computes the exact columns itself passes them (and may then build its
+    ``fills`` and ``deals`` lazily, ``columns.LazySequence``); otherwise they are read off
+    the objects.
+    """
+
+    fills: Sequence[Fill]
+    deals: Sequence[DealSummary]
     peak_committed: Decimal
+    # Derived from the fills and deals: equal runs may hold them or not, at any scale.
+    fill_columns: FillColumns | None = field(default=None, compare=False)
+    deal_columns: DealColumns | None = field(default=None, compare=False)
+
+    def columns(self) -> tuple[FillColumns, DealColumns]:
+        return (
+            FillColumns.of(self.fills) if self.fill_columns is None else self.fill_columns,
+            DealColumns.of(self.deals) if self.deal_columns is None else self.deal_columns,
+        )
 
 
 FillEngine = Callable[[EngineJob], EngineRun]

@@ -8,21 +8,25 @@ brings ``quote_amount - fee``, and base is held in between, so at the close of c
 
 (the two lines are the same sum: a closed deal's cash flows are its realized PnL). The
 fee a still-open deal would pay to exit is not subtracted. ``cash`` and ``base`` change
-only on candles with fills, so they are kept exactly (Decimal) per such candle and
-spread over the candles by index: the float curve for charts and ratios is vectorised,
-and the exact value of any candle is one Decimal multiplication away.
+only on candles with fills, so they are kept exactly (integer units, ``units``)
+per such candle and spread over the candles by index: the float curve for charts and
+ratios is vectorised, and the exact value of any candle is one Decimal multiplication
+away.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, getcontext
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from tradefleet.domain import BoolArray, Fill, FloatArray, IntArray, Side
+from tradefleet.backtest.columns import FillColumns
+from tradefleet.backtest.units import PLACES, UnitArray, floats, from_units, to_units
+from tradefleet.domain import BoolArray, FloatArray, IntArray
 from tradefleet.money import AMOUNT_QUANTUM, ZERO, canonical, quantize_amount, to_decimal
 
 AMOUNT_PRECISION = 60  # digits: what quantize_amount works with
@@ -30,72 +34,70 @@ AMOUNT_PRECISION = 60  # digits: what quantize_amount works with
 
 @dataclass(frozen=True, slots=True)
 class Holdings:
-    """Exact cash and base after the fills of each candle that had any."""
+    """Exact cash and base after the fills of each candle that had any, in units."""
 
     budget: Decimal
     fill_candles: IntArray  # ascending indices of the candles with fills
-    cash: list[Decimal]  # after that candle's fills
-    base: list[Decimal]
+    cash: UnitArray  # units, after that candle's fills
+    base: UnitArray  # units
+    scale: int = PLACES  # a unit is 10**-scale
 
-    def segment(self, count: int) -> IntArray:
-        """Per candle, the index into ``cash``/``base`` in force at its close (-1: none yet)."""
-        # ``fill_candles`` ascend without repeats: count them up to each candle.
-        starts = np.zeros(count, dtype=np.int64)
-        starts[self.fill_candles[self.fill_candles < count]] = 1
-        return np.cumsum(starts) - 1
+    def spread(self, initial: Any, values: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
+        """Per candle, the value in force at its close: ``initial`` before the first fill,
+        then ``values[j]`` from the ``j``-th candle with fills on."""
+        edges = np.concatenate(([0], self.fill_candles[self.fill_candles < count], [count]))
+        runs = np.diff(edges)
+        return np.repeat(np.concatenate(([initial], values[: runs.shape[0] - 1])), runs)
 
     def at(self, index: int) -> tuple[Decimal, Decimal]:
         """(cash, base) at the close of candle ``index``."""
         j = int(np.searchsorted(self.fill_candles, index, side="right")) - 1
-        return (self.budget, ZERO) if j < 0 else (self.cash[j], self.base[j])
+        return (self.budget, ZERO) if j < 0 else self.balance(j)
+
+    def balance(self, j: int) -> tuple[Decimal, Decimal]:
+        """(cash, base) after the fills of the ``j``-th candle with fills."""
+        return from_units(self.cash[j], self.scale), from_units(self.base[j], self.scale)
 
 
-def holdings(fills: Sequence[Fill], times: IntArray, budget: Decimal) -> Holdings:
+def holdings(fills: FillColumns, times: IntArray, budget: Decimal) -> Holdings:
     """Cash and base after every candle with fills; a fill must fall on one of ``times``."""
-    fill_times = np.fromiter((fill.time for fill in fills), dtype=np.int64, count=len(fills))
+    fill_times = fills.time
     found = np.searchsorted(times, fill_times)
     on_candle = found < len(times)
     on_candle[on_candle] = times[found[on_candle]] == fill_times[on_candle]
     if not on_candle.all():
-        fill = fills[int(np.flatnonzero(~on_candle)[0])]
-        raise ValueError(f"fill {fill.client_order_id} at {fill.time} is on no traded candle")
+        k = int(np.flatnonzero(~on_candle)[0])
+        raise ValueError(f"fill {k} at {int(fill_times[k])} is on no traded candle")
     if np.any(np.diff(found) < 0):
-        fill = fills[int(np.flatnonzero(np.diff(found) < 0)[0]) + 1]
-        raise ValueError(f"fill {fill.client_order_id} is out of time order")
+        k = int(np.flatnonzero(np.diff(found) < 0)[0]) + 1
+        raise ValueError(f"fill {k} at {int(fill_times[k])} is out of time order")
     # The last fill of each candle gives the holdings at its close.
     last = np.flatnonzero(np.append(np.diff(found) != 0, True)) if len(fills) else found
-    cash, base = budget, ZERO
-    balances: list[tuple[Decimal, Decimal]] = []
-    for fill in fills:
-        if fill.side is Side.BUY:
-            cash -= fill.quote_amount + fill.fee
-            base += fill.base_amount
-        else:
-            cash += fill.quote_amount - fill.fee
-            base -= fill.base_amount
-        balances.append((cash, base))
-    ends = last.tolist()
+    # A buy costs its quote and fee and brings base; a sell the reverse.
+    spent = np.where(fills.buy, -(fills.quote + fills.fee), fills.quote - fills.fee)
+    moved = np.where(fills.buy, fills.base, -fills.base)
+    cash: UnitArray = np.cumsum(spent) + to_units(budget, fills.scale)
+    base: UnitArray = np.cumsum(moved)
     return Holdings(
-        budget,
-        np.asarray(found[last], dtype=np.int64),
-        [balances[k][0] for k in ends],
-        [balances[k][1] for k in ends],
+        budget, np.asarray(found[last], dtype=np.int64), cash[last], base[last], fills.scale
     )
 
 
 def equity_curve(held: Holdings, closes: FloatArray) -> FloatArray:
-    """Equity at each candle's close, as floats (charts, drawdown, Sharpe)."""
-    segment = held.segment(len(closes))
-    cash = np.array([float(held.budget), *map(float, held.cash)], dtype=np.float64)
-    base = np.array([0.0, *map(float, held.base)], dtype=np.float64)
-    curve: FloatArray = cash[segment + 1] + base[segment + 1] * closes
+    """Equity at each candle's close, as floats (charts, drawdown, Sharpe).
+
+    Python's int division rounds correctly, as ``float(Decimal)`` does.
+    """
+    count = len(closes)
+    cash = held.spread(float(held.budget), floats(held.cash, held.scale), count)
+    base = held.spread(0.0, floats(held.base, held.scale), count)
+    curve: FloatArray = cash + base * closes
     return curve
 
 
 def holding_mask(held: Holdings, count: int) -> BoolArray:
     """True for the candles at whose close the bot holds base (a deal is exposed)."""
-    positive = np.array([False, *(amount > 0 for amount in held.base)], dtype=np.bool_)
-    mask: BoolArray = positive[held.segment(count) + 1]
+    mask: BoolArray = held.spread(False, (held.base > 0).astype(np.bool_), count)
     return mask
 
 
@@ -146,9 +148,8 @@ def plain_text(value: Decimal) -> str:
 def _segments(held: Holdings, count: int) -> list[tuple[int, int, Decimal, Decimal]]:
     """(first candle, end, cash, base) for each run of candles between fills."""
     edges = [0, *(i for i in held.fill_candles.tolist() if i < count), count]
-    balances = [(held.budget, ZERO), *zip(held.cash, held.base, strict=True)]
     return [
-        (start, stop, *balances[k])
+        (start, stop, *((held.budget, ZERO) if k == 0 else held.balance(k - 1)))
         for k, (start, stop) in enumerate(itertools.pairwise(edges))
         if start < stop
     ]

@@ -2,11 +2,14 @@
 
 ``backtest.kernel`` runs the deal machine and the paper fill model over the traded
 candles in one compiled call, tens of times faster than the reference's Python loop.
-Its fills come back exact through ``to_fills``; the deals and the peak of committed
-quote come from ``kernel_ledger`` where the fills alone fix them (no limit buys, no
-refusable market buy: one pass over the fills), else from ``kernel_replay``, which
-replays the reference's own bookkeeping over those fills. The run therefore equals the
-``"reference"`` engine's to the last digit.
+Its fills come back exact, as integer columns (``kernel_columns``) and as ``Fill``
+objects (``to_fills``); the deals and the peak of committed quote come from
+``kernel_ledger`` where the fills alone fix them (no limit buys, no refusable market buy:
+a few vectorised passes over the columns), else from ``kernel_replay``, which replays
+the reference's own bookkeeping over the fills. The run therefore equals the
+``"reference"`` engine's to the last digit. On the ledger's path the ``Fill`` and
+``DealSummary`` objects are built only when read: the metrics need only the columns, so
+an optimizer's trial never pays for tens of thousands of Decimal objects.
 
 The first call on a machine compiles the kernel (about 25 s) and numba caches the
 machine code on disk next to its sources (or under ``NUMBA_CACHE_DIR``); later processes
@@ -24,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tradefleet.backtest.columns import FillColumns, LazySequence
 from tradefleet.backtest.engines import (
     BACKTEST_BOT_ID,
     EngineJob,
@@ -64,7 +68,8 @@ def kernel_engine(job: EngineJob) -> EngineRun:
     """The reference engine's answer for ``job``, from the compiled kernel."""
     # numba loads only when a backtest runs, not with every CLI command.
     from tradefleet.backtest.kernel import run_kernel, to_fills  # noqa: PLC0415
-    from tradefleet.backtest.kernel_ledger import ledger_book  # noqa: PLC0415
+    from tradefleet.backtest.kernel_columns import fill_columns  # noqa: PLC0415
+    from tradefleet.backtest.kernel_ledger import LedgerInput, ledger  # noqa: PLC0415
     from tradefleet.backtest.kernel_replay import (  # noqa: PLC0415
         ReplayInput,
         ReplayMismatchError,
@@ -81,18 +86,40 @@ def kernel_engine(job: EngineJob) -> EngineRun:
     except ValueError as error:
         log.info("backtest on the reference engine: the kernel refused (%s)", error)
         return reference_engine(job)
-    fills = to_fills(result, job.product, BACKTEST_BOT_ID)
+    product = job.product
+    columns = fill_columns(result, product, job.settings.budget)
+    built = None  # the Fill objects, where the columns had to be read off them
+    if columns is None:
+        built = to_fills(result, product, BACKTEST_BOT_ID)
+        columns = FillColumns.of(built)
+    book = ledger(LedgerInput(job.settings, candles, buy, product, job.fees, result, columns))
+    if job.progress is not None:
+        job.progress(total, total)
+    if book is not None:
+        return EngineRun(
+            fills=LazySequence(len(columns), lambda: to_fills(result, product, BACKTEST_BOT_ID))
+            if built is None
+            else built,
+            deals=LazySequence(len(book), book.summaries),
+            peak_committed=book.peak_committed,
+            fill_columns=columns,
+            deal_columns=book.columns,
+        )
+    fills = to_fills(result, product, BACKTEST_BOT_ID) if built is None else built
     replay = ReplayInput(
         job.settings, candles, buy, sell, job.product, job.fees, job.tf_seconds, fills, result
     )
     try:
-        book = ledger_book(replay) or replay_book(replay)
+        replayed = replay_book(replay)
     except ReplayMismatchError as error:
         log.warning("backtest on the reference engine: the kernel's run disagrees (%s)", error)
         return reference_engine(job)
-    if job.progress is not None:
-        job.progress(total, total)
-    return EngineRun(fills=fills, deals=book.deals, peak_committed=book.peak_committed)
+    return EngineRun(
+        fills=fills,
+        deals=replayed.deals,
+        peak_committed=replayed.peak_committed,
+        fill_columns=columns,
+    )
 
 
 register_engine(KERNEL_ENGINE, kernel_engine)

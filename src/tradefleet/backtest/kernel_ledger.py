@@ -1,218 +1,342 @@
-"""The exact deal book of a signal run without a safety ladder, straight from its fills.
+"""The exact deal book of a signal run without a safety ladder, from its fill columns.
 
 ``kernel_replay`` rebuilds deals and the peak of committed quote by running the
 reference's managers on every candle that can change the book; that costs tens of
 microseconds per fill. When a run has no limit buys (no safety orders) and no market buy
-can be refused, the fills alone fix the book, so this module derives it in one pass:
+can be refused, the fills alone fix the book, so this module derives it from the exact
+fill columns (``kernel_columns``) in a few vectorised passes:
 
 - a deal's summary is the reference's ``book.record_buy`` / ``book.close`` arithmetic
-  over its fills, in fill order (the same Decimal operations in the same order);
+  over its fills: sums of exact amounts (integer units), one base fill first, adds, and
+  at most one closing sell last;
 - a market buy placed at the close of candle p fills on candle p + 1 (it cannot be
   refused), so p placed a buy exactly when p + 1 has a BASE or ADD fill. Between two
-  buys committed quote can only fall, so its peak is the largest total at those closes:
-  what the open deals spent (gross + fees) after the fills up to p, plus the placed
-  order's quote (``book.reserved``), summed deal by deal as ``book.total_committed`` does.
+  buys committed quote can only fall, so its peak is the largest total at those
+  placements: what the open deals spent (gross + fees) after the fills before that buy,
+  plus the placed order's quote (``book.reserved``), as ``book.total_committed`` sums.
 
-Anything outside those conditions, or any disagreement with the kernel's own deal records
-and float peak, returns ``None`` and the caller replays instead.
+The ``DealSummary`` objects, with the Decimals the reference's arithmetic gives (the same
+values and exponents), are built only when read (``Ledger.summaries``). Anything outside
+those conditions, or any disagreement with the kernel's own deal records and float peak,
+returns ``None`` and the caller replays instead.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
 
+from tradefleet.backtest.columns import DealColumns, FillColumns
 from tradefleet.backtest.engines import DealSummary
-from tradefleet.backtest.kernel import CLOSE_REASONS, PURPOSES
+from tradefleet.backtest.kernel import CLOSE_REASONS, PURPOSES, KernelResult
 from tradefleet.backtest.kernel.result import quantize_18
-from tradefleet.backtest.kernel_replay import PEAK_TOLERANCE, ExactBook, ReplayInput, refusable
-from tradefleet.deals.settings import DealSettings
+from tradefleet.backtest.kernel_replay import PEAK_TOLERANCE, refusable
+from tradefleet.backtest.units import (
+    PLACES,
+    UnitArray,
+    fits_context,
+    from_units,
+    largest,
+    places_of,
+    to_units,
+)
+from tradefleet.deals.settings import DealSettings, GridSettings
 from tradefleet.deals.state import CLOSED, OPEN
-from tradefleet.domain import CloseReason, Fill, OrderPurpose
-from tradefleet.money import ZERO, round_down
+from tradefleet.domain import (
+    BoolArray,
+    CandleArrays,
+    CloseReason,
+    FeeSchedule,
+    IntArray,
+    ProductSpec,
+)
+from tradefleet.domain import OrderPurpose as P
+from tradefleet.money import FEE_QUANTUM, ZERO, round_down
 
-_SELL_REASONS = {
-    OrderPurpose.TAKE_PROFIT: (CloseReason.TAKE_PROFIT,),
-    OrderPurpose.STOP: (CloseReason.STOP_LOSS, CloseReason.TRAILING),
-    OrderPurpose.EXIT: (CloseReason.SIGNAL,),
+_CODE = {purpose: code for code, purpose in enumerate(PURPOSES)}
+_REASON = {reason: code for code, reason in enumerate(CLOSE_REASONS)}
+_BASE, _ADD = _CODE[P.BASE], _CODE[P.ADD]
+_SELL_REASONS = {  # a closing fill's purpose -> the close reasons it can carry
+    _CODE[P.TAKE_PROFIT]: (_REASON[CloseReason.TAKE_PROFIT],),
+    _CODE[P.STOP]: (_REASON[CloseReason.STOP_LOSS], _REASON[CloseReason.TRAILING]),
+    _CODE[P.EXIT]: (_REASON[CloseReason.SIGNAL],),
 }
+_FEE_PLACES = places_of(FEE_QUANTUM)
 
 
-class _UnderivableError(Exception):
-    """The fills do not form a book this module can derive."""
+@dataclass(frozen=True, slots=True)
+class LedgerInput:
+    """One kernel run over the traded candles and its exact fill columns."""
+
+    settings: DealSettings | GridSettings
+    candles: CandleArrays  # the traded candles
+    buy: BoolArray
+    product: ProductSpec
+    fees: FeeSchedule
+    kernel: KernelResult
+    fills: FillColumns  # ``kernel_columns.fill_columns`` of the kernel's
 
 
-@dataclass(slots=True)
-class _Deal:
-    """The ``DealState`` fields a summary reports, kept as ``book`` keeps them."""
+@dataclass(frozen=True, slots=True)
+class _Deals:
+    """Per deal, in summary order (closed in closing order, then open by opening)."""
 
-    seq: int
-    opened_at: int
-    base_amount: Decimal = ZERO
-    bought_base: Decimal = ZERO
-    bought_quote: Decimal = ZERO
-    buy_fees: Decimal = ZERO
-    sold_base: Decimal = ZERO
-    sold_quote: Decimal = ZERO
-    sell_fees: Decimal = ZERO
-    average_entry_price: Decimal | None = None
-    adds_filled: int = 0
-    closed_at: int | None = None
-    close_reason: CloseReason | None = None
-    realized_pnl: Decimal | None = None
+    seq: IntArray
+    closed: BoolArray
+    opened_at: IntArray
+    closed_at: IntArray  # -1 while open
+    reason: IntArray  # index into CLOSE_REASONS, -1 while open
+    adds: IntArray
+    bought_base: UnitArray  # units
+    bought_quote: UnitArray
+    buy_fees: UnitArray
+    sold_base: UnitArray
+    sold_quote: UnitArray
+    sell_fees: UnitArray
 
-    def buy(self, fill: Fill) -> None:
-        """``book.record_buy``."""
-        self.base_amount += fill.base_amount
-        self.bought_base += fill.base_amount
-        self.bought_quote += fill.quote_amount
-        self.buy_fees += fill.fee
-        self.average_entry_price = quantize_18(self.bought_quote / self.bought_base)
-
-    def sell(self, fill: Fill, reason: CloseReason) -> None:
-        """``book.close``."""
-        if fill.base_amount > self.base_amount:
-            raise _UnderivableError(f"deal {self.seq} sells more than it holds")
-        self.base_amount -= fill.base_amount
-        self.sold_base += fill.base_amount
-        self.sold_quote += fill.quote_amount
-        self.sell_fees += fill.fee
-        self.realized_pnl = self.sold_quote - self.sell_fees - (self.bought_quote + self.buy_fees)
-        self.closed_at = fill.time
-        self.close_reason = reason
-
-    def summary(self) -> DealSummary:
-        return DealSummary(
-            seq=self.seq,
-            status=OPEN if self.closed_at is None else CLOSED,
-            opened_at=self.opened_at,
-            closed_at=self.closed_at,
-            close_reason=None if self.close_reason is None else self.close_reason.value,
-            base_amount=self.base_amount,
-            bought_base=self.bought_base,
-            bought_quote=self.bought_quote,
-            buy_fees=self.buy_fees,
-            sold_base=self.sold_base,
-            sold_quote=self.sold_quote,
-            sell_fees=self.sell_fees,
-            average_entry_price=self.average_entry_price,
-            safety_orders_filled=0,
-            adds_filled=self.adds_filled,
-            realized_pnl=self.realized_pnl,
-        )
+    def realized(self) -> UnitArray:
+        pnl: UnitArray = self.sold_quote - self.sell_fees - (self.bought_quote + self.buy_fees)
+        out: UnitArray = np.where(self.closed, pnl, 0).astype(pnl.dtype)
+        return out
 
 
-def ledger_book(data: ReplayInput) -> ExactBook | None:
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    columns: DealColumns
+    peak_committed: Decimal
+    deals: _Deals
+    base_places: int  # decimal places of the base increment
+    scale: int  # the units' (``FillColumns.scale``)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def summaries(self) -> list[DealSummary]:
+        """The deals as ``book`` records them: each Decimal with the exponent its sums get
+        (a sum starts at ``ZERO``; bases have the increment's places, fees 12, quotes 18)."""
+        d, places = self.deals, self.base_places
+
+        def amount(units: int, written_with: int = PLACES) -> Decimal:
+            return from_units(units, self.scale, written_with)
+
+        realized = d.realized().tolist()
+        out: list[DealSummary] = []
+        for k, (seq, closed, opened_at, closed_at, reason, adds) in enumerate(
+            zip(
+                d.seq.tolist(), d.closed.tolist(), d.opened_at.tolist(), d.closed_at.tolist(),
+                d.reason.tolist(), d.adds.tolist(), strict=True,
+            )
+        ):  # fmt: skip
+            bought_base = amount(d.bought_base[k], places)
+            bought_quote = amount(d.bought_quote[k])
+            sold = (
+                (amount(d.sold_base[k], places), amount(d.sold_quote[k]),
+                 amount(d.sell_fees[k], _FEE_PLACES))
+                if closed else (ZERO, ZERO, ZERO)
+            )  # fmt: skip
+            out.append(
+                DealSummary(
+                    seq=seq,
+                    status=CLOSED if closed else OPEN,
+                    opened_at=opened_at,
+                    closed_at=closed_at if closed else None,
+                    close_reason=CLOSE_REASONS[reason].value if closed else None,
+                    base_amount=amount(d.bought_base[k] - d.sold_base[k], places),
+                    bought_base=bought_base,
+                    bought_quote=bought_quote,
+                    buy_fees=amount(d.buy_fees[k], _FEE_PLACES),
+                    sold_base=sold[0],
+                    sold_quote=sold[1],
+                    sell_fees=sold[2],
+                    average_entry_price=quantize_18(bought_quote / bought_base),
+                    safety_orders_filled=0,
+                    adds_filled=adds,
+                    realized_pnl=amount(realized[k]) if closed else None,
+                )
+            )
+        return out
+
+
+def ledger(data: LedgerInput) -> Ledger | None:
     """The exact book of ``data`` from its fills, or ``None`` where only a replay knows it."""
     settings = data.settings
     if not isinstance(settings, DealSettings) or settings.safety_order_count > 0:
         return None
     if len(data.candles) == 0 or data.buy[-1]:
         return None  # a buy placed on the last candle stays working: replay it
+    kernel, fills = data.kernel, data.fills
     times = data.candles.time
-    fill_candle = np.searchsorted(times, data.kernel.fills.time)
-    if len(fill_candle) != len(data.fills) or np.any(fill_candle < 1):
+    fill_candle = np.searchsorted(times, fills.time)
+    if len(fills) != len(kernel.fills) or np.any(fill_candle < 1):
         return None
-    if not np.array_equal(times[np.minimum(fill_candle, len(times) - 1)], data.kernel.fills.time):
+    if not np.array_equal(times[np.minimum(fill_candle, len(times) - 1)], fills.time):
         return None
-    if np.any(np.asarray(data.buy, dtype=np.bool_) & refusable(data, settings)):
+    buying = np.flatnonzero(data.buy)
+    if np.any(refusable(data.candles, data.product, data.fees, settings, at=buying)):
         return None
+    purpose = kernel.fills.purpose
+    if not np.all(np.isin(purpose, [_BASE, _ADD, *_SELL_REASONS])):
+        return None  # a limit buy (safety order) or a grid order
+    buys = np.isin(purpose, [_BASE, _ADD])
+    if np.any(np.diff(fill_candle[buys]) <= 0):
+        return None  # two market buys placed on one candle
+    grouped = _deals(data, buys)
+    reasons = None if grouped is None else _close_reasons(grouped, data)
+    if grouped is None or reasons is None:
+        return None
+    deals = replace(grouped, reason=reasons)
+    peak = _peak(data, settings, deals, buys)
+    if peak is None:
+        return None
+    columns = DealColumns(
+        closed=deals.closed,
+        opened_at=deals.opened_at,
+        closed_at=deals.closed_at,
+        realized=deals.realized(),
+        holds=(deals.bought_base > 0).astype(np.bool_),
+        safety_orders=np.zeros(len(deals.seq), dtype=np.int64),
+        scale=fills.scale,
+    )
+    return Ledger(columns, peak, deals, places_of(data.product.base_increment), fills.scale)
+
+
+def _deals(data: LedgerInput, buys: BoolArray) -> _Deals | None:
+    """Group the fills by deal: one BASE first, ADDs, at most one closing sell last."""
+    kernel, fills = data.kernel, data.fills
+    seq, purpose = kernel.fills.deal_seq, kernel.fills.purpose
+    count = len(seq)
+    if count == 0:
+        none, nothing = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=fills.quote.dtype)
+        return _Deals(none, np.zeros(0, dtype=np.bool_), none, none, none, none, *[nothing] * 6)
+    order = np.argsort(seq, kind="stable")  # by deal, in fill order within a deal
+    starts = np.flatnonzero(np.concatenate(([True], np.diff(seq[order]) != 0)))
+    ends = np.append(starts[1:], count) - 1
+    first = np.zeros(count, dtype=np.bool_)
+    first[starts] = True
+    last = np.zeros(count, dtype=np.bool_)
+    last[ends] = True
+    sorted_purpose = purpose[order]
+    sells = ~buys[order]
+    if not np.array_equal(sorted_purpose == _BASE, first) or np.any(sells & ~last):
+        return None
+    closed = sells[ends]
+
+    def per_deal(values: UnitArray, mask: BoolArray) -> UnitArray:
+        chosen = np.where(mask, values, 0).astype(values.dtype)[order]
+        out: UnitArray = np.add.reduceat(chosen, starts)
+        return out
+
+    sorted_time = fills.time[order]
+    grouped = _Deals(
+        seq=seq[order][starts],
+        closed=closed,
+        opened_at=sorted_time[starts],
+        closed_at=np.where(closed, sorted_time[ends], -1),
+        reason=np.full(len(starts), -1, dtype=np.int64),
+        adds=np.add.reduceat((sorted_purpose == _ADD).astype(np.int64), starts),
+        bought_base=per_deal(fills.base, buys),
+        bought_quote=per_deal(fills.quote, buys),
+        buy_fees=per_deal(fills.fee, buys),
+        sold_base=per_deal(fills.base, ~buys),
+        sold_quote=per_deal(fills.quote, ~buys),
+        sell_fees=per_deal(fills.fee, ~buys),
+    )
+    if np.any((grouped.sold_base > grouped.bought_base).astype(np.bool_)):
+        return None  # a deal sells more than it holds
+    return _in_summary_order(grouped, order, ends, sorted_purpose)
+
+
+def _in_summary_order(
+    deals: _Deals, order: IntArray, ends: IntArray, sorted_purpose: IntArray
+) -> _Deals:
+    """Closed deals by the position of their closing fill, then open ones by their base
+    fill (``order[start]`` is a deal's first fill, ``order[end]`` its last)."""
+    count = len(deals.seq)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    closing = np.where(deals.closed, order[ends], -1)
+    opening = order[starts]
+    key = np.where(deals.closed, closing, opening + len(order))
+    pick = np.argsort(key, kind="stable")
+    reason = np.full(count, -1, dtype=np.int64)
+    reason[deals.closed] = sorted_purpose[ends][deals.closed]  # the sell's purpose for now
+    return _Deals(
+        seq=deals.seq[pick],
+        closed=deals.closed[pick],
+        opened_at=deals.opened_at[pick],
+        closed_at=deals.closed_at[pick],
+        reason=reason[pick],
+        adds=deals.adds[pick],
+        bought_base=deals.bought_base[pick],
+        bought_quote=deals.bought_quote[pick],
+        buy_fees=deals.buy_fees[pick],
+        sold_base=deals.sold_base[pick],
+        sold_quote=deals.sold_quote[pick],
+        sell_fees=deals.sell_fees[pick],
+    )
+
+
+def _close_reasons(deals: _Deals, data: LedgerInput) -> IntArray | None:
+    """The close reason of each deal from the kernel's deal records, if those agree with
+    the deals the fills make, field by field (``deals.reason`` holds each closing fill's
+    purpose, which must allow the record's reason); else None."""
+    records = data.kernel.deals
+    if not np.array_equal(np.sort(records.seq), np.sort(deals.seq)):
+        return None
+    row = np.argsort(records.seq)[np.searchsorted(np.sort(records.seq), deals.seq)]
+    increment = to_units(data.product.base_increment, data.fills.scale)
+    bought_lots = (deals.bought_base // increment).astype(np.int64)
+    if not (
+        np.array_equal(records.closed_at[row], deals.closed_at)
+        and np.all(records.safety_orders[row] == 0)
+        and np.array_equal(records.adds[row], deals.adds)
+        and np.array_equal(records.bought_lots[row], bought_lots)
+    ):
+        return None
+    reasons = records.close_reason[row]
+    for sell_purpose, allowed in _SELL_REASONS.items():
+        selling = deals.closed & (deals.reason == sell_purpose)
+        if not np.all(np.isin(reasons[selling], allowed)):
+            return None
+    # The reference sums 18-place Decimals: their coefficients must fit the context.
+    amounts = (deals.bought_quote, deals.sold_quote, deals.realized())
+    if not fits_context(*(largest(a) * 10 ** (PLACES - data.fills.scale) for a in amounts)):
+        return None
+    out: IntArray = np.where(deals.closed, reasons, -1)
+    return out
+
+
+def _peak(
+    data: LedgerInput, settings: DealSettings, deals: _Deals, buys: BoolArray
+) -> Decimal | None:
+    """The most quote committed at a buy's placement, exact; None if it is not the
+    kernel's float peak to within float error."""
+    fills, seq = data.fills, data.kernel.fills.deal_seq
+    increment = data.product.quote_increment
     try:
-        closed, still_open, peak = _walk(data, settings, fill_candle.tolist())
-        _check(closed + still_open, data)
-    except _UnderivableError:
+        base_quote, add_quote = (
+            to_units(round_down(quote, increment), fills.scale)
+            for quote in (settings.base_order_quote, settings.add_order_quote)
+        )
+    except ValueError:  # an order quote with more places than the columns' scale
         return None
+    reserve = np.full(len(seq), base_quote, dtype=fills.quote.dtype)
+    reserve[data.kernel.fills.purpose == _ADD] = add_quote
+    spent = deals.bought_quote + deals.buy_fees  # a closing sell releases all of it
+    released = np.zeros(len(seq), dtype=fills.quote.dtype)
+    if len(deals.seq):
+        by_seq = np.argsort(deals.seq)
+        at = by_seq[np.searchsorted(deals.seq[by_seq], seq[~buys])]
+        released[~buys] = -spent[at]
+    delta = np.where(buys, fills.quote + fills.fee, released)
+    before = np.concatenate((np.zeros(1, dtype=delta.dtype), np.cumsum(delta)[:-1]))
+    committed = (before + reserve)[buys]
+    peak_units = max(0, int(committed.max())) if committed.size else 0
+    if not fits_context(peak_units * 10 ** (PLACES - fills.scale)):
+        return None
+    peak = from_units(peak_units, fills.scale, PLACES) if peak_units else ZERO
     if not math.isclose(float(peak), data.kernel.max_committed_quote, rel_tol=PEAK_TOLERANCE):
         return None
-    return ExactBook([deal.summary() for deal in closed + still_open], peak)
-
-
-def _walk(
-    data: ReplayInput, settings: DealSettings, fill_candle: list[int]
-) -> tuple[list[_Deal], list[_Deal], Decimal]:
-    """The fills in order: closed deals in closing order, open ones, the peak committed."""
-    increment = data.product.quote_increment
-    quotes = {
-        OrderPurpose.BASE: round_down(settings.base_order_quote, increment),
-        OrderPurpose.ADD: round_down(settings.add_order_quote, increment),
-    }
-    kernel = data.kernel
-    reasons = {
-        int(seq): CLOSE_REASONS[int(code)]
-        for seq, code in zip(kernel.deals.seq, kernel.deals.close_reason, strict=True)
-        if code >= 0
-    }
-    purposes = [PURPOSES[code] for code in kernel.fills.purpose.tolist()]
-    seqs = kernel.fills.deal_seq.tolist()
-    deals: dict[int, _Deal] = {}  # open, in opening order
-    closed: list[_Deal] = []
-    gone: set[int] = set()
-    peak, placed_for = ZERO, -1
-    for k, fill in enumerate(data.fills):
-        purpose, seq = purposes[k], seqs[k]
-        if purpose in quotes:
-            if fill_candle[k] == placed_for:
-                raise _UnderivableError("two market buys placed on one candle")
-            placed_for = fill_candle[k]
-            peak = max(peak, _committed(deals, seq, quotes[purpose]))
-        if purpose is OrderPurpose.BASE:
-            if seq in deals or seq in gone:
-                raise _UnderivableError(f"deal {seq} opens twice")
-            deals[seq] = _Deal(seq, fill.time)
-            deals[seq].buy(fill)
-        elif purpose is OrderPurpose.ADD:
-            _open_deal(deals, seq).buy(fill)
-            deals[seq].adds_filled += 1
-        elif purpose in _SELL_REASONS:
-            reason = reasons.get(seq)
-            if reason not in _SELL_REASONS[purpose]:
-                raise _UnderivableError(f"deal {seq} closes on a {purpose} as {reason}")
-            deal = _open_deal(deals, seq)
-            deal.sell(fill, reason)
-            closed.append(deals.pop(seq))
-            gone.add(seq)
-        else:
-            raise _UnderivableError(f"a {purpose} fill in a run without limit buys")
-    return closed, list(deals.values()), peak
-
-
-def _open_deal(deals: dict[int, _Deal], seq: int) -> _Deal:
-    deal = deals.get(seq)
-    if deal is None:
-        raise _UnderivableError(f"a fill of deal {seq}, which is not open")
-    return deal
-
-
-def _committed(deals: dict[int, _Deal], seq: int, quote: Decimal) -> Decimal:
-    """``book.total_committed`` right after a market buy of ``quote`` for deal ``seq``
-    was placed: every open deal's spend, the buying deal's plus its reservation."""
-    total = ZERO
-    for deal in deals.values():
-        pending = ZERO + quote if deal.seq == seq else ZERO
-        total += deal.bought_quote + deal.buy_fees + pending
-    if seq not in deals:  # a new deal: nothing spent yet
-        total += ZERO + ZERO + (ZERO + quote)
-    return total
-
-
-def _check(deals: list[_Deal], data: ReplayInput) -> None:
-    """The kernel's deal records agree with the derived deals, field by field."""
-    records = data.kernel.deals
-    increment = data.product.base_increment
-    by_seq = {deal.seq: deal for deal in deals}
-    if sorted(by_seq) != sorted(records.seq.tolist()):
-        raise _UnderivableError("the kernel and the fills have different deals")
-    for row, seq in enumerate(records.seq.tolist()):
-        deal = by_seq[seq]
-        expected = (
-            None if records.closed_at[row] < 0 else int(records.closed_at[row]),
-            int(records.safety_orders[row]),
-            int(records.adds[row]),
-            int(records.bought_lots[row]),
-        )
-        got = (deal.closed_at, 0, deal.adds_filled, int(deal.bought_base / increment))
-        if got != expected:
-            raise _UnderivableError(f"deal {seq}: kernel {expected}, fills {got}")
+    return peak

@@ -115,20 +115,28 @@ def replay_book(data: ReplayInput) -> ExactBook:
     return ExactBook([DealSummary.of(deal) for deal in deals], replay.peak)
 
 
-def refusable(data: ReplayInput, settings: DealSettings) -> BoolArray:
+def refusable(
+    candles: CandleArrays,
+    product: ProductSpec,
+    fees: FeeSchedule,
+    settings: DealSettings,
+    at: IntArray | None = None,
+) -> BoolArray:
     """Candles after which a market buy could buy less than the minimum size: a
-    generous float pre-check, the refusal itself is ``fill_model.unfillable``."""
-    product, fees = data.product, data.fees
+    generous float pre-check, the refusal itself is ``fill_model.unfillable``. With
+    ``at``, only those candles are checked (the others read False)."""
     quotes = [settings.base_order_quote]
     if settings.add_order_quote > 0:
         quotes.append(settings.add_order_quote)
     smallest = float(min(round_down(q, product.quote_increment) for q in quotes))
-    price = data.candles.open[1:] * float(1 + fees.slippage) * float(1 + fees.taker)
+    last = len(candles) - 1
+    index = np.arange(last) if at is None else at[at < last]
+    price = candles.open[index + 1] * float(1 + fees.slippage) * float(1 + fees.taker)
     with np.errstate(divide="ignore", invalid="ignore"):
         bought: FloatArray = smallest / price * (1 - _REFUSAL_SLACK)
     enough = float(product.base_min_size + 2 * product.base_increment)
-    out = np.zeros(len(data.candles), dtype=np.bool_)
-    out[:-1] = ~(bought >= enough)  # NaN (a zero open) counts as refusable
+    out = np.zeros(len(candles), dtype=np.bool_)
+    out[index] = ~(bought >= enough)  # NaN (a zero open) counts as refusable
     return out
 
 
@@ -227,9 +235,8 @@ class _SignalReplay(_Replay):
         exit_next[placed_before[purposes == _CODE[OrderPurpose.EXIT]]] = True
         buying = np.asarray(data.buy, dtype=np.bool_)
         selling = np.asarray(data.sell, dtype=np.bool_) & ~buying
-        deciding: BoolArray = (buying & (market_buy_next | refusable(data, self.settings))) | (
-            selling & exit_next
-        )
+        refused = refusable(data.candles, data.product, data.fees, self.settings)
+        deciding: BoolArray = (buying & (market_buy_next | refused)) | (selling & exit_next)
         deciding[-1] = buying[-1] or selling[-1]
         return deciding
 

@@ -28,15 +28,14 @@ where undefined (no closed deal, a flat curve). Definitions:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 
-from tradefleet.backtest.engines import DealSummary
-from tradefleet.domain import BoolArray, Fill, FloatArray
-from tradefleet.money import ZERO
+from tradefleet.backtest.columns import DealColumns, FillColumns
+from tradefleet.backtest.units import from_units, total
+from tradefleet.domain import BoolArray, FloatArray
 
 SECONDS_PER_YEAR = 365 * 86_400
 _HUNDRED = Decimal(100)
@@ -83,15 +82,17 @@ def buy_and_hold_pct(first_open: float, last_close: float) -> float:
     return (last_close - first_open) / first_open * 100.0
 
 
-def win_rate_pct(closed: Sequence[DealSummary]) -> float | None:
+def win_rate_pct(deals: DealColumns) -> float | None:
+    closed = int(np.count_nonzero(deals.closed))
     if not closed:
         return None
-    wins = sum(1 for deal in closed if deal.realized_pnl is not None and deal.realized_pnl > 0)
-    return wins / len(closed) * 100.0
+    wins = int(np.count_nonzero((deals.realized > 0).astype(np.bool_) & deals.closed))
+    return wins / closed * 100.0
 
 
-def durations(closed: Sequence[DealSummary]) -> list[int]:
-    return [deal.closed_at - deal.opened_at for deal in closed if deal.closed_at is not None]
+def durations(deals: DealColumns) -> list[int]:
+    spans: list[int] = (deals.closed_at - deals.opened_at)[deals.closed].tolist()
+    return spans
 
 
 def max_drawdown_pct(equity: FloatArray) -> float:
@@ -141,8 +142,8 @@ class MetricsInput:
     """What ``compute_metrics`` reads; ``equity`` and ``holding`` have one entry per candle."""
 
     budget: Decimal
-    fills: Sequence[Fill]
-    deals: Sequence[DealSummary]
+    fills: FillColumns
+    deals: DealColumns
     equity: FloatArray
     holding: BoolArray
     final_equity: Decimal
@@ -155,11 +156,12 @@ class MetricsInput:
 
 
 def compute_metrics(data: MetricsInput) -> Metrics:
-    closed = [deal for deal in data.deals if deal.status == "closed"]
-    open_deals = [deal for deal in data.deals if deal.status != "closed" and deal.bought_base]
-    realized = sum((deal.realized_pnl or ZERO for deal in closed), ZERO)
+    deals = data.deals
+    closed = int(np.count_nonzero(deals.closed))
+    still_open = int(np.count_nonzero(~deals.closed & deals.holds))
+    realized = from_units(total(deals.realized[deals.closed]), deals.scale)
     pnl = data.final_equity - data.budget
-    spans = durations(closed)
+    spans = durations(deals)
     per_year = candles_per_year(data.tf_seconds)
     return Metrics(
         start=data.start,
@@ -172,18 +174,18 @@ def compute_metrics(data: MetricsInput) -> Metrics:
         unrealized_pnl=pnl - realized,
         total_return_pct=percent_change(data.budget, data.final_equity),
         buy_and_hold_return_pct=buy_and_hold_pct(data.first_open, data.last_close),
-        deals=len(closed) + len(open_deals),
-        deals_closed=len(closed),
-        deals_open=len(open_deals),
-        win_rate_pct=win_rate_pct(closed),
+        deals=closed + still_open,
+        deals_closed=closed,
+        deals_open=still_open,
+        win_rate_pct=win_rate_pct(deals),
         avg_deal_duration_seconds=sum(spans) / len(spans) if spans else None,
         max_deal_duration_seconds=max(spans) if spans else None,
-        max_safety_orders_used=max((d.safety_orders_filled for d in data.deals), default=0),
+        max_safety_orders_used=int(deals.safety_orders.max(initial=0)),
         max_drawdown_pct=max_drawdown_pct(data.equity),
         sharpe=sharpe_ratio(data.equity, per_year),
         sortino=sortino_ratio(data.equity, per_year),
         exposure_pct=exposure_pct(data.holding),
         fills=len(data.fills),
-        fees_paid=sum((fill.fee for fill in data.fills), ZERO),
+        fees_paid=from_units(total(data.fills.fee), data.fills.scale),
         funds_needed_peak=data.peak_committed,
     )

@@ -12,7 +12,7 @@ steps the Python deal manager itself, with identical results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -49,8 +49,8 @@ class BacktestResult:
     fees: FeeSchedule
     times: IntArray
     closes: FloatArray
-    fills: list[Fill]
-    deals: list[DealSummary]  # closed in closing order, then the open ones
+    fills: Sequence[Fill]  # built on first access when the engine gave exact columns
+    deals: Sequence[DealSummary]  # closed in closing order, then the open ones
     equity: FloatArray  # value at each traded candle's close, as floats
     holdings: Holdings  # exact cash and base behind the curve
     metrics: Metrics
@@ -111,13 +111,14 @@ def run_backtest(  # noqa: PLR0917 - the documented call shape
     run = fill_engine(job)
     times = candles.time[start:]
     closes = candles.close[start:]
-    held = holdings(run.fills, times, budget)
+    fill_columns, deal_columns = run.columns()
+    held = holdings(fill_columns, times, budget)
     equity = equity_curve(held, closes)
     metrics = compute_metrics(
         MetricsInput(
             budget=budget,
-            fills=run.fills,
-            deals=run.deals,
+            fills=fill_columns,
+            deals=deal_columns,
             equity=equity,
             holding=holding_mask(held, len(times)),
             final_equity=exact_equity(held, len(times) - 1, float(closes[-1])),
