@@ -115,10 +115,13 @@ def strategies(
     if as_json:
         console.print_json(data=definition.to_dict())
         return
-    table = Table("parameter", "type", "default", "range / choices", "unit", "description")
+    table = Table(
+        "parameter", "type", "default", "range / choices", "search", "unit", "description"
+    )
     for p in definition.parameters:
         limits = ", ".join(map(str, p.choices)) if p.choices else f"{p.min} .. {p.max}"
-        table.add_row(p.name, p.type, str(p.default), limits, p.unit or "", p.description)
+        search = "" if p.search_range is None else f"{p.search_min} .. {p.search_max}"
+        table.add_row(p.name, p.type, str(p.default), limits, search, p.unit or "", p.description)
     console.print(f"[bold]{definition.id}[/] - {definition.name}: {definition.description}")
     console.print(table)
 

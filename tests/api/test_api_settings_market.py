@@ -234,6 +234,10 @@ def test_strategies_are_served_with_their_parameters(api: TestClient) -> None:
     assert rsi == StrategyRegistry.get("rsi").definition.model_dump(mode="json")
     period = next(p for p in rsi["parameters"] if p["name"] == "rsi_period")
     assert (period["type"], period["default"], period["min"], period["max"]) == ("int", 14, 2, 100)
+    assert (period["search_min"], period["search_max"]) == (5, 30)  # the optimiser's default
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["StrategyParameter"]
+    assert {"search_min", "search_max"} <= set(schema["properties"])
+    assert not {"search_min", "search_max"} & set(schema.get("required", []))
     assert api.get("/api/strategies/nope").json() == {"detail": "strategy 'nope' not found"}
     assert api.get("/api/strategies/nope").status_code == 404
 

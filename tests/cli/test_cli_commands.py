@@ -41,6 +41,13 @@ def test_strategies_lists_six_and_shows_parameters() -> None:
     shown = runner.invoke(app, ["strategies", "rsi", "--json"])
     params = {p["name"]: p for p in json.loads(shown.stdout)["parameters"]}
     assert (params["oversold"]["default"], params["rsi_period"]["min"]) == (30.0, 2)
+    tp = params["take_profit_pct"]
+    assert (tp["min"], tp["max"], tp["search_min"], tp["search_max"]) == (0, 1000, 0.5, 10)
+    table = runner.invoke(app, ["strategies", "rsi"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0
+    row = next(line for line in table.stdout.splitlines() if "take_profit_pct" in line)
+    cells = [cell.strip() for cell in row.split("│")[2:6]]
+    assert cells == ["float", "0.0", "0 .. 1000", "0.5 .. 10"]  # type, default, bounds, search
     unknown = runner.invoke(app, ["strategies", "nope"])
     assert unknown.exit_code == 2
     assert "unknown strategy 'nope'" in unknown.stderr

@@ -55,15 +55,20 @@ def test_optimize_prints_the_best_and_saves_it_as_a_bot(database: str, candle_fi
     args = _args(candle_file, "--jobs", "2", "--save-bot", "rsi best", "--save-budget", "500")
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
+    # The default search ranges, with --range rsi_period=5:20 and profit_target_pct=0:3.
     assert (
-        "searching rsi_period, oversold, overbought, buy_amount_pct, max_position_pct, "
-        "profit_target_pct (the strategy's signal/entry/exit parameters)"
+        "searching rsi_period 5..20, oversold 10..40, overbought 60..90, buy_amount_pct 2..25, "
+        "max_position_pct 10..100, profit_target_pct 0..3 "
+        "(the strategy's signal/entry/exit parameters)"
     ) in " ".join(done.stderr.split())
     assert "rsi on ETH-USD: the best 5 of 6 configs by in-sample sharpe" in done.stdout
     assert "6 trials backtested" in done.stdout
     found = re.search(r"best config \(trial (\d+)\): (\{.*\})", done.stdout)
     assert found is not None
     printed = json.loads(found.group(2))
+    assert 5 <= printed["rsi_period"] <= 20 and 0 <= printed["profit_target_pct"] <= 3
+    assert 10 <= printed["oversold"] <= 40 and 60 <= printed["overbought"] <= 90
+    assert 2 <= printed["buy_amount_pct"] <= 25 and 10 <= printed["max_position_pct"] <= 100
     # The library call with the same options chooses the same config.
     same = optimize(rsi_request(load_candles(candle_file), trials=6, jobs=1, top=5))
     assert same.chosen is not None and same.chosen.config == printed
@@ -105,6 +110,10 @@ def test_walk_forward_prints_every_fold_and_the_chained_result(candle_file: Path
         (["--strategy", "nope"], "unknown strategy 'nope'"),
         (["--params", "nope"], "rsi has no parameter 'nope'"),
         (["--range", "oversold=0:40"], "--range oversold: 0 must be at least 1"),
+        (
+            ["--range", "take_profit_pct=1:2000"],
+            "--range take_profit_pct: 2000 must be at most 1000",
+        ),
         (["--range", "oversold"], "write NAME=LOW:HIGH"),
         (["--objective", "money"], "--objective: 'money' is not one of: sharpe, profit, calmar"),
         (["--sampler", "grid"], "--sampler: 'grid' is not one of: tpe, random"),

@@ -28,8 +28,8 @@ def _param(name: str, strategy: str) -> StrategyParameter:
 
 
 def test_each_parameter_type_maps_to_its_distribution() -> None:
-    assert distribution(_param("rsi_period", strategy="rsi")) == IntDistribution(2, 100)
-    assert distribution(_param("oversold", strategy="rsi")) == FloatDistribution(1.0, 99.0)
+    assert distribution(_param("rsi_period", strategy="rsi")) == IntDistribution(5, 30)
+    assert distribution(_param("oversold", strategy="rsi")) == FloatDistribution(10.0, 40.0)
     spacing = distribution(_param("spacing", strategy="grid"))
     assert spacing == CategoricalDistribution(("arithmetic", "geometric"))
     flag = StrategyParameter(name="flag", type="bool", default=False)
@@ -112,8 +112,11 @@ def test_check_names_the_broken_rule_and_accepts_valid_combinations() -> None:
 
 
 def test_max_warmup_covers_the_longest_period_in_the_space() -> None:
-    assert max_warmup(build_space(RSI, {})) == RSI({"rsi_period": 100}).warmup() == 2623
+    # The default search range of rsi_period ends at 30, not at its bound 100.
+    assert max_warmup(build_space(RSI, {})) == RSI({"rsi_period": 30}).warmup() == 780
     assert max_warmup(build_space(RSI, {}, None, {"rsi_period": (5.0, 20.0)})) == 516
-    # ema_cross: fast 200 alone breaks fast < slow; slow 500 alone is the longest.
+    assert max_warmup(build_space(RSI, {}, None, {"rsi_period": (5.0, 100.0)})) == 2623
+    # ema_cross: fast 50 with slow 200 is valid; slow 200 alone is the longest.
     ema = StrategyRegistry.get("ema_cross")
-    assert max_warmup(build_space(ema, {})) == ema({"slow_period": 500}).warmup()
+    assert max_warmup(build_space(ema, {})) == ema({"slow_period": 200}).warmup()
+    assert max_warmup(build_space(ema, {})) < ema({"slow_period": 500}).warmup()

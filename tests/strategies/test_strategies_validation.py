@@ -181,6 +181,8 @@ def test_definitions_are_json_serialisable_with_all_fields() -> None:
         "unit": "",
         "description": spacing.description,
         "group": "grid",
+        "search_min": None,
+        "search_max": None,
     }
 
 

@@ -219,7 +219,12 @@ def optimize_command(  # noqa: PLR0917 - typer options are parameters
         typer.Option(help="parameters to search, comma-separated; default: signal/entry/exit"),
     ] = None,
     ranges: Annotated[
-        list[str] | None, typer.Option("--range", help="narrow one: NAME=LOW:HIGH (repeatable)")
+        list[str] | None,
+        typer.Option(
+            "--range",
+            help="NAME=LOW:HIGH: search LOW..HIGH instead of the default search range "
+            "(`tradefleet strategies ID`), anywhere within the bounds (repeatable)",
+        ),
     ] = None,
     config: Annotated[
         str, typer.Option(help="values of the parameters not searched, as JSON (or a file)")
@@ -291,7 +296,7 @@ def optimize_command(  # noqa: PLR0917 - typer options are parameters
 
 def _searching(space: SearchSpace, default: bool, engine: str, jobs: int) -> str:
     which = " (the strategy's signal/entry/exit parameters)" if default else ""
-    return f"searching {', '.join(space.names)}{which}; engine {engine}, {jobs} job(s)"
+    return f"searching {space.summary()}{which}; engine {engine}, {jobs} job(s)"
 
 
 def _why_nothing(result: OptimizeResult) -> str:

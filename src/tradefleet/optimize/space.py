@@ -1,11 +1,14 @@
 """The search space: which strategy parameters the optimiser varies, and over what.
 
-Bounds come from the strategy's own ``StrategyParameter`` definitions (the same ones the
+Ranges come from the strategy's own ``StrategyParameter`` definitions (the same ones the
 API serves and validation enforces), so a searched value is always one a bot accepts:
-int -> integers min..max, float -> reals min..max, choice -> its choices, bool ->
-false/true. ``--range name=LOW:HIGH`` narrows a numeric parameter inside its bounds (and
-makes one without an upper bound, like a grid's prices, searchable). Parameters not
-searched keep the base config's value (``--config``, else the default).
+int -> integers, float -> reals, over the parameter's default search range
+(``search_min``..``search_max``, e.g. a take profit of 0.5..10 %) or, when it gives none,
+its validation bounds ``min``..``max``; choice -> its choices, bool -> false/true.
+``--range name=LOW:HIGH`` replaces the search range with any span inside the validation
+bounds (wider or narrower than the default one), and makes a parameter without an upper
+bound, like a grid's prices, searchable. Parameters not searched keep the base config's
+value (``--config``, else the default).
 
 A sampled combination can still break a rule between fields (oversold < overbought, an
 order above the position cap): :meth:`SearchSpace.check` says why, and the search marks
@@ -70,6 +73,10 @@ class SearchSpace:
         if strategy.warmup() > history + 1:
             return f"needs {strategy.warmup()} candles of warm-up, the data has {history + 1}"
         return ""
+
+    def summary(self) -> str:
+        """The searched ranges in one line: ``rsi_period 5..30, spacing arithmetic|geometric``."""
+        return ", ".join(f"{name} {_span(dist)}" for name, dist in self.distributions.items())
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready bounds per parameter, to recognise the same search in a stored study."""
@@ -149,7 +156,8 @@ def build_space(
 
 
 def distribution(param: StrategyParameter, bounds: Bounds | None = None) -> BaseDistribution:
-    """The Optuna distribution of one parameter, optionally narrowed to ``bounds``."""
+    """The Optuna distribution of one parameter: over ``bounds`` (a ``--range``) when given,
+    else over its default search range, else over its validation bounds."""
     if param.type == "bool":
         _no_range(param, bounds)
         return CategoricalDistribution((False, True))
@@ -171,6 +179,8 @@ def _no_range(param: StrategyParameter, bounds: Bounds | None) -> None:
 
 def _numeric_bounds(param: StrategyParameter, bounds: Bounds | None) -> Bounds:
     if bounds is None:
+        if param.search_range is not None:
+            return param.search_range
         if param.min is None or param.max is None:
             raise SpaceError(
                 f"{param.name} has no {'lower' if param.min is None else 'upper'} bound to "
@@ -192,4 +202,12 @@ def _describe(dist: BaseDistribution) -> Any:
         return [type(dist.low).__name__, dist.low, dist.high]
     if isinstance(dist, CategoricalDistribution):
         return ["choice", *dist.choices]
+    return repr(dist)
+
+
+def _span(dist: BaseDistribution) -> str:
+    if isinstance(dist, (IntDistribution, FloatDistribution)):
+        return f"{dist.low:.10g}..{dist.high:.10g}"
+    if isinstance(dist, CategoricalDistribution):
+        return "|".join(str(choice).lower() for choice in dist.choices)
     return repr(dist)

@@ -37,22 +37,27 @@ from tradefleet.strategies.series import close_of, crosses_below
 _PARAMETERS = (
     StrategyParameter(
         name="bb_period", type="int", default=20, min=2, max=200, unit="candles",
+        search_min=10, search_max=50,
         description="Candles in the moving average and standard deviation.",
     ),
     StrategyParameter(
         name="bb_std", type="float", default=2.0, min=0.1, max=10, unit="σ",
+        search_min=1, search_max=3,
         description="Band distance from the average, in standard deviations.",
     ),
     StrategyParameter(
         name="lower_threshold", type="float", default=0.2, min=-1, max=2,
+        search_min=-0.2, search_max=0.4,
         description="Buy when %B crosses below this (0 = lower band).",
     ),
     StrategyParameter(
         name="upper_threshold", type="float", default=0.8, min=-1, max=2,
+        search_min=0.6, search_max=1.2,
         description="Sell while %B is above this (1 = upper band).",
     ),
     StrategyParameter(
         name="buy_pct", type="float", default=10.0, min=0.1, max=100, unit="%",
+        search_min=2, search_max=25,
         group="entry",
         description="Each buy (first and later adds below the average entry), "
         "in % of the budget.",
@@ -60,6 +65,7 @@ _PARAMETERS = (
     MAX_POSITION_PARAMETER,
     StrategyParameter(
         name="min_profit_pct", type="float", default=0.5, min=0, max=1000, unit="%",
+        search_min=0, search_max=5,
         group="exit", description="A high %B sells only at this profit or more.",
     ),
 )  # fmt: skip

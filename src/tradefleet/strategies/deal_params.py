@@ -27,43 +27,53 @@ _HUNDRED = Decimal(100)
 DEAL_PARAMETERS: tuple[StrategyParameter, ...] = (
     StrategyParameter(
         name="safety_order_count", type="int", default=0, min=0, max=25, unit="orders",
+        search_min=0, search_max=10,
         group="deal", description="Safety (DCA) limit buys placed below the base price; 0 = none.",
     ),
     StrategyParameter(
         name="safety_order_pct", type="float", default=10.0, min=0.1, max=100, unit="%",
+        search_min=1, search_max=25,
         group="deal", description="Size of the first safety order, in % of the budget.",
     ),
     StrategyParameter(
         name="safety_order_deviation_pct", type="float", default=1.5, min=0.1, max=50, unit="%",
+        search_min=0.5, search_max=5,
         group="deal", description="How far below the base price the first safety order rests.",
     ),
     StrategyParameter(
         name="safety_order_volume_scale", type="float", default=1.0, min=0.1, max=10, unit="x",
+        search_min=1, search_max=2.5,
         group="deal", description="Each next safety order is this many times the previous one.",
     ),
     StrategyParameter(
         name="safety_order_step_scale", type="float", default=1.0, min=0.1, max=10, unit="x",
+        search_min=1, search_max=2,
         group="deal", description="Each next deviation step is this many times the previous one.",
     ),
     StrategyParameter(
         name="take_profit_pct", type="float", default=0.0, min=0, max=1000, unit="%",
+        search_min=0.5, search_max=10,
         group="risk", description="Sell the deal this far above its average entry; 0 = off.",
     ),
     StrategyParameter(
         name="trailing_deviation_pct", type="float", default=0.0, min=0, max=50, unit="%",
+        search_min=0.2, search_max=3,
         group="risk",
         description="Once take profit is reached, trail the high by this much; 0 = off.",
     ),
     StrategyParameter(
         name="stop_loss_pct", type="float", default=0.0, min=0, max=100, unit="%",
+        search_min=1, search_max=30,
         group="risk", description="Sell the deal this far below its average entry; 0 = off.",
     ),
     StrategyParameter(
         name="cooldown_minutes", type="int", default=0, min=0, max=10080, unit="minutes",
+        search_min=0, search_max=1440,
         group="deal", description="Wait this long after a deal closes before opening another.",
     ),
     StrategyParameter(
         name="max_active_deals", type="int", default=1, min=1, max=20, unit="deals",
+        search_min=1, search_max=5,
         group="deal", description="Deals this bot may hold open at once.",
     ),
 )  # fmt: skip
@@ -127,6 +137,7 @@ class EntrySizing:
 
 MAX_POSITION_PARAMETER = StrategyParameter(
     name="max_position_pct", type="float", default=100.0, min=0.1, max=100, unit="%",
+    search_min=10, search_max=100,
     group="entry", description="Most of the budget one deal may hold.",
 )  # fmt: skip
 

@@ -38,18 +38,22 @@ ANY_RESULT_PCT = Decimal(-100)
 _PARAMETERS = (
     StrategyParameter(
         name="fast_period", type="int", default=9, min=2, max=200, unit="candles",
+        search_min=5, search_max=50,
         description="Period of the fast EMA.",
     ),
     StrategyParameter(
         name="slow_period", type="int", default=21, min=3, max=500, unit="candles",
+        search_min=20, search_max=200,
         description="Period of the slow EMA; must be longer than the fast one.",
     ),
     StrategyParameter(
         name="buy_pct", type="float", default=50.0, min=0.1, max=100, unit="%",
+        search_min=10, search_max=100,
         group="entry", description="The deal's buy, in % of the budget.",
     ),
     StrategyParameter(
         name="min_profit_pct", type="float", default=0.0, min=0, max=1000, unit="%",
+        search_min=0, search_max=5,
         group="exit",
         description="The cross back sells only at this profit or more; "
         "0 = sell on any cross back, even at a loss.",

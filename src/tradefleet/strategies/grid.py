@@ -35,6 +35,7 @@ _PARAMETERS = (
     ),
     StrategyParameter(
         name="levels", type="int", default=10, min=2, max=200, unit="levels",
+        search_min=5, search_max=50,
         group="grid", description="Price levels including both bounds.",
     ),
     StrategyParameter(

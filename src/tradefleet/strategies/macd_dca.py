@@ -34,22 +34,27 @@ from tradefleet.strategies.series import close_of, crosses_above, crosses_below,
 _PARAMETERS = (
     StrategyParameter(
         name="macd_fast", type="int", default=12, min=2, max=100, unit="candles",
+        search_min=5, search_max=20,
         description="Period of the fast EMA.",
     ),
     StrategyParameter(
         name="macd_slow", type="int", default=26, min=3, max=200, unit="candles",
+        search_min=15, search_max=50,
         description="Period of the slow EMA; must be longer than the fast one.",
     ),
     StrategyParameter(
         name="macd_signal", type="int", default=9, min=1, max=100, unit="candles",
+        search_min=5, search_max=15,
         description="Period of the signal line (EMA of the MACD line).",
     ),
     StrategyParameter(
         name="initial_buy_pct", type="float", default=10.0, min=0.1, max=100, unit="%",
+        search_min=2, search_max=25,
         group="entry", description="First buy of a deal, in % of the budget.",
     ),
     StrategyParameter(
         name="dca_buy_pct", type="float", default=10.0, min=0, max=100, unit="%",
+        search_min=0, search_max=25,
         group="entry",
         description="Buy on each later bullish crossover while below the average entry, "
         "in % of the budget; 0 = no such adds.",
@@ -57,6 +62,7 @@ _PARAMETERS = (
     MAX_POSITION_PARAMETER,
     StrategyParameter(
         name="min_profit_pct", type="float", default=1.0, min=0, max=1000, unit="%",
+        search_min=0, search_max=5,
         group="exit", description="A bearish crossover sells only at this profit or more.",
     ),
 )  # fmt: skip

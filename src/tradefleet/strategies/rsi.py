@@ -35,18 +35,20 @@ from tradefleet.strategies.series import close_of, crosses_below, wilder_settle
 _PARAMETERS = (
     StrategyParameter(
         name="rsi_period", type="int", default=14, min=2, max=100, unit="candles",
+        search_min=5, search_max=30,
         description="Period of the RSI (Wilder's smoothing).",
     ),
     StrategyParameter(
-        name="oversold", type="float", default=30.0, min=1, max=99,
+        name="oversold", type="float", default=30.0, min=1, max=99, search_min=10, search_max=40,
         description="Buy when the RSI crosses below this level.",
     ),
     StrategyParameter(
-        name="overbought", type="float", default=70.0, min=1, max=99,
+        name="overbought", type="float", default=70.0, min=1, max=99, search_min=60, search_max=90,
         description="Sell while the RSI is above this level.",
     ),
     StrategyParameter(
         name="buy_amount_pct", type="float", default=10.0, min=0.1, max=100, unit="%",
+        search_min=2, search_max=25,
         group="entry",
         description="Each buy (first and later adds below the average entry), "
         "in % of the budget.",
@@ -54,6 +56,7 @@ _PARAMETERS = (
     MAX_POSITION_PARAMETER,
     StrategyParameter(
         name="profit_target_pct", type="float", default=1.0, min=0, max=1000, unit="%",
+        search_min=0, search_max=5,
         group="exit", description="An overbought RSI sells only at this profit or more.",
     ),
 )  # fmt: skip

@@ -50,10 +50,12 @@ _PARAMETERS = (
     ),
     StrategyParameter(
         name="interval_minutes", type="int", default=60, min=1, max=43200, unit="minutes",
+        search_min=15, search_max=1440,
         description="Buy at the first candle of every interval of this length (UTC).",
     ),
     StrategyParameter(
         name="max_position_pct", type="float", default=100.0, min=0.1, max=100, unit="%",
+        search_min=10, search_max=100,
         group="entry", description="Stop buying once the deal holds this much of the budget.",
     ),
 )  # fmt: skip
