@@ -228,18 +228,29 @@ def bench_backtesting(candles: CandleArrays) -> float | None:
 
 def bench_end_to_end(candles: CandleArrays, repeat: int) -> None:
     """What ``tradefleet backtest`` does in-process: ``run_backtest`` with the default
-    engine, i.e. also the exact Decimal fills, deals, equity curve and metrics."""
-    print("end to end, run_backtest (exact Decimal fills, deals, equity, metrics):")
+    engine, i.e. the kernel plus the exact fill and deal columns, the equity curve and
+    every metric; then, separately, building the exact ``Fill`` and ``DealSummary``
+    objects, which only a report (JSON, plot, API) reads."""
+    print("end to end, run_backtest (exact fills and deals as columns, equity, metrics)"
+          " | + building the Fill and DealSummary objects:")  # fmt: skip
     for cls in StrategyRegistry.all():
         strategy = strategy_for(cls.definition.id, candles)
-        seconds = best_time(
-            lambda s=strategy: run_backtest(
+
+        def run(s: TradingStrategy = strategy) -> Any:
+            return run_backtest(
                 s.definition.id, s.params, candles, PRODUCT, BUDGET, FEES, timeframe="1m"
-            ),
-            max(1, repeat // 2),
-        )
+            )
+
+        seconds = best_time(run, max(1, repeat // 2))
+
+        def with_objects() -> None:
+            result = run()
+            list(result.fills), list(result.deals)
+
+        whole = best_time(with_objects, max(1, repeat // 2))
         rate = len(candles) / seconds / 1e6
-        print(f"  {cls.definition.id:<12}{seconds:8.3f} s {rate:8.1f} M candles/s")
+        print(f"  {cls.definition.id:<12}{seconds:8.3f} s {rate:8.1f} M candles/s"
+              f" | {whole:8.3f} s {len(candles) / whole / 1e6:8.1f} M candles/s")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
