@@ -112,6 +112,11 @@ def test_the_period_options_select_candles(tmp_path: Path) -> None:
         (("--budget", "0"), "error: --budget: must be greater than 0"),
         (("--budget", "-5"), "error: --budget: must be greater than 0"),
         (("--budget", "lots"), "error: --budget: 'lots' is not a number"),
+        (
+            ("--budget", "1000.0000000000000000001"),
+            "error: --budget: must have at most 18 decimal places",
+        ),
+        (("--budget", "1E+21"), "error: --budget: is too large"),
         (("--product", "btcusd"), "error: --product: product id must look like 'ETH-BTC'"),
         (("--timeframe", "7m"), "error: --timeframe: unsupported timeframe '7m'"),
         (("--fee-taker", "1.5"), "error: --fee-taker: must be a fraction at least 0 and below 1"),

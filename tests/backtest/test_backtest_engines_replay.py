@@ -274,7 +274,33 @@ def test_settings_the_kernel_refuses_run_on_the_reference(
     assert fast == reference_engine(work)
     assert [f.client_order_id for f in fast.fills] == ["tf-1-1-gb1c1n1", "tf-1-1-gs2c1n2"]
     (record,) = [r for r in caplog.records if r.name == LOGGER]
-    assert "too many digits" in record.getMessage()
+    assert "beyond the kernel's exact range (1.12e+16 price ticks" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("price", "budget", "reason"),
+    [
+        (25_000.0, D(10_000), "2.55e+12 price ticks"),  # a 1e-8 tick on a 25,500 high
+        (0.0001, D(10**9), "1e+11 quote units"),  # a budget of 1e11 cents
+        (0.0001, D(10**6), "1.01e+18 lots"),  # 1e18 satoshi-sized lots at 0.0001
+    ],
+)
+def test_amounts_beyond_floats_run_on_the_reference(
+    price: float, budget: Decimal, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a review's fuzzing: at such magnitudes float64 misjudged fills (and lot
+    counts overflowed int64); now the kernel refuses and the reference answers."""
+    tick = D("0.00000001") if price > 1 else D("0.0001")
+    quote = D("0.01") if budget > 10**8 else D("0.00000001")
+    product = ProductSpec("X-Y", "X", "Y", D("0.00000001"), quote, tick, D("0.00000001"), quote)
+    config = DealSettings(budget=budget, base_order_quote=budget / 10, take_profit_pct=D(1))
+    bars = [bar(i * 60, price, price * 1.02, price * 0.99, price * 1.01) for i in range(5)]
+    work = job(config, bars, "B....", product=product)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        fast = kernel_engine(work)
+    assert fast == reference_engine(work) and len(fast.fills) == 2
+    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    assert reason in record.getMessage()
 
 
 @settings(max_examples=200, deadline=None)

@@ -33,6 +33,7 @@ from tradefleet.backtest.runner import BacktestResult, run_backtest
 from tradefleet.domain import FeeSchedule, ProductSpec
 from tradefleet.market.base import timeframe_seconds
 from tradefleet.market.products import default_spec
+from tradefleet.services.bot_rules import budget_problems
 from tradefleet.strategies import (
     StrategyConfigError,
     StrategyRegistry,
@@ -247,6 +248,8 @@ def backtest_command(  # noqa: PLR0917 - typer options are parameters
     amount = _number("--budget", budget)
     if amount <= 0:
         _fail("--budget: must be greater than 0")
+    for _field, message in budget_problems(amount):  # too many places, too large
+        _fail(f"--budget: {message}")
     fees = _fees(fee_taker, fee_maker, slippage)
     spec = _product(product)
     _check_choices(timeframe, engine, plot)

@@ -14,7 +14,8 @@ an optimizer's trial never pays for tens of thousands of Decimal objects.
 The first call on a machine compiles the kernel (about 25 s) and numba caches the
 machine code on disk next to its sources (or under ``NUMBA_CACHE_DIR``); later processes
 load it in well under a second. numba is imported on the first backtest, not when the
-CLI starts. Settings the kernel refuses (e.g. grid levels with too many digits) and any
+CLI starts. Settings the kernel refuses (amounts beyond its exact range, such as more
+than 12 digits of price ticks or 15 of budget units) and any
 output the replay contradicts fall back to the reference engine, which then gives the
 answer (or the error) the reference gives, with a log line saying why.
 """

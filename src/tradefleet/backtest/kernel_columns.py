@@ -49,6 +49,7 @@ _TAKER_CODES = [
 ]
 _FEE_PLACES = places_of(FEE_QUANTUM)  # fee_for rounds to 1e-12
 _BUY = SIDES.index(Side.BUY)
+_INT64_END = 2**63
 
 
 def fill_columns(result: KernelResult, product: ProductSpec, budget: Decimal) -> FillColumns | None:
@@ -119,6 +120,8 @@ def _fees(quote: UnitArray, fees: FeeSchedule, taker: np.ndarray, scale: int) ->
         # quote x rate has scale + places(rate) places; the fee keeps 12, halves up.
         shift = scale - exponent - _FEE_PLACES if exponent < 0 else scale - _FEE_PLACES
         factor = coefficient if exponent < 0 else coefficient * 10**exponent
+        if largest(part) * factor * 2 + 2 * 10**shift >= _INT64_END:
+            part = part.astype(object)  # e.g. a tiny rate: a divisor beyond int64
         count = half_up_divide(part * factor, 10**shift)
         if not fits_context(largest(count)):
             return None  # fee_for's quantize would fail: the Decimal path reports it
@@ -129,8 +132,9 @@ def _fees(quote: UnitArray, fees: FeeSchedule, taker: np.ndarray, scale: int) ->
 def _bound(result: KernelResult, budget: Decimal, scale: int) -> float:
     """A generous float bound, in units, on every value the exact columns and their sums
     reach: the largest quote x the larger rate coefficient x 2 (rounding half up), the
-    running cash and base (int64 sums may wrap in between: only the running values must
-    fit), a deal's bought and sold quote, and the peak committed quote."""
+    fees paid, the running cash and base (int64 sums may wrap in between: only the values
+    read must fit), a deal's bought and sold quote, and the peak committed quote. The
+    realized PnL of the closed deals is final cash - budget + what open deals spent."""
     fills, deals = result.fills, result.deals
     factor = max(
         float(coefficient) * 10.0 ** max(exponent, 0)
@@ -143,6 +147,7 @@ def _bound(result: KernelResult, budget: Decimal, scale: int) -> float:
     base = np.cumsum(np.where(buy, fills.base_amount, -fills.base_amount))
     values = [
         2.0 * _largest(fills.quote_amount) * max(factor, 1.0),
+        float(np.abs(fills.fee).sum()),  # the total of every fee, which only grows
         float(budget), _largest(cash), _largest(base), _largest(fills.raw_price),
         _largest(deals.bought_quote) + _largest(deals.buy_fees),
         _largest(deals.sold_quote) + _largest(deals.sell_fees),

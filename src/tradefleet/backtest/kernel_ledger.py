@@ -65,6 +65,7 @@ _SELL_REASONS = {  # a closing fill's purpose -> the close reasons it can carry
     _CODE[P.EXIT]: (_REASON[CloseReason.SIGNAL],),
 }
 _FEE_PLACES = places_of(FEE_QUANTUM)
+_INT64_SAFE = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,12 +288,13 @@ def _close_reasons(deals: _Deals, data: LedgerInput) -> IntArray | None:
         return None
     row = np.argsort(records.seq)[np.searchsorted(np.sort(records.seq), deals.seq)]
     increment = to_units(data.product.base_increment, data.fills.scale)
-    bought_lots = (deals.bought_base // increment).astype(np.int64)
+    # As Python ints: a count beyond int64 is a disagreement, not an error.
+    bought_lots = (deals.bought_base // increment).tolist()
     if not (
         np.array_equal(records.closed_at[row], deals.closed_at)
         and np.all(records.safety_orders[row] == 0)
         and np.array_equal(records.adds[row], deals.adds)
-        and np.array_equal(records.bought_lots[row], bought_lots)
+        and records.bought_lots[row].tolist() == bought_lots
     ):
         return None
     reasons = records.close_reason[row]
@@ -322,7 +324,9 @@ def _peak(
         )
     except ValueError:  # an order quote with more places than the columns' scale
         return None
-    reserve = np.full(len(seq), base_quote, dtype=fills.quote.dtype)
+    # An order quote beyond int64 (one that never fits the budget) makes Python ints.
+    dtype = fills.quote.dtype if max(base_quote, add_quote) < _INT64_SAFE else object
+    reserve = np.full(len(seq), base_quote, dtype=dtype)
     reserve[data.kernel.fills.purpose == _ADD] = add_quote
     spent = deals.bought_quote + deals.buy_fees  # a closing sell releases all of it
     released = np.zeros(len(seq), dtype=fills.quote.dtype)

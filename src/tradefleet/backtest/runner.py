@@ -33,7 +33,9 @@ from tradefleet.backtest.metrics import Metrics, MetricsInput, compute_metrics
 from tradefleet.deals.settings import DealSettings, GridSettings
 from tradefleet.domain import CandleArrays, FeeSchedule, Fill, FloatArray, IntArray, ProductSpec
 from tradefleet.market.base import TIMEFRAMES, timeframe_seconds
-from tradefleet.strategies import StrategyRegistry
+from tradefleet.services.bot_rules import budget_problems
+from tradefleet.strategies import StrategyConfigError, StrategyRegistry
+from tradefleet.strategies.parameters import field_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,9 @@ def run_backtest(  # noqa: PLR0917 - the documented call shape
     budget) and ``ValueError`` (bad range, timeframe, engine).
     """
     strategy = StrategyRegistry.create(strategy_id, config)
+    problems = budget_problems(budget)  # e.g. more places than any amount may have
+    if problems:
+        raise StrategyConfigError([field_error(name, message) for name, message in problems])
     settings = strategy.deal_settings(budget)
     tf = infer_timeframe(candles) if timeframe is None else timeframe_seconds(timeframe)
     if not 0 <= start < len(candles):

@@ -11,6 +11,8 @@ else HOLD; a grid ignores them.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 
 from tradefleet.deals.settings import DealSettings, GridSettings
@@ -33,6 +35,10 @@ __all__ = [
     "run_kernel",
     "to_fills",
 ]
+
+
+_MAX_TICKS = 1e12  # a price's ticks: 12 digits leave the snap windows room
+_MAX_UNITS = 1e15  # quote units and base lots: integers float64 holds exactly, with room
 
 
 def _floats(values: F64) -> F64:
@@ -65,6 +71,7 @@ def run_kernel(
     )
     if not open_.shape[0] == high.shape[0] == low.shape[0] == close.shape[0] == count:
         raise ValueError("candle columns differ in length")
+    _check_range(settings.budget, high, low, product)
     with registered(ExactContext(settings, product, fees)) as run_id:
         if isinstance(settings, GridSettings):
             grid = grid_params(settings, product, fees, tf_seconds)
@@ -86,6 +93,25 @@ def run_kernel(
         max_committed_quote=float(st[6][layout.BF_MAX_COMMITTED]),
         fees=fees,
     )
+
+
+def _check_range(budget: Decimal, high: F64, low: F64, product: ProductSpec) -> None:
+    """Refuse (ValueError: the caller then runs the reference) amounts beyond those whose
+    float64 decisions ``rounding`` vouches for: prices of more than 12 digits in ticks,
+    budgets of more than 15 digits in quote increments or in base lots at the lowest
+    price (a lot count beyond int64 would not even fit the kernel's tables)."""
+    if high.shape[0] == 0:
+        return
+    positive = low[low > 0]
+    lowest = float(positive.min()) if positive.size else 0.0
+    ticks = float(np.max(high)) / float(product.price_increment)
+    quote_units = float(budget) / float(product.quote_increment)
+    lots = float(budget) / lowest / float(product.base_increment) if lowest else 0.0
+    if not (ticks < _MAX_TICKS and quote_units < _MAX_UNITS and lots < _MAX_UNITS):
+        raise ValueError(
+            f"amounts beyond the kernel's exact range ({ticks:.3g} price ticks, "
+            f"{quote_units:.3g} quote units, {lots:.3g} lots)"
+        )
 
 
 def _fills(st: State, product: ProductSpec) -> KernelFills:
