@@ -315,3 +315,29 @@ def test_first_above_finds_the_first_value_reaching_the_threshold(
     array = np.array(values, dtype=np.float64)
     naive = next((i for i in range(start, len(values)) if values[i] >= threshold), len(values))
     assert FirstAbove(array).find(start, float(threshold)) == naive
+
+
+def test_an_exit_price_on_a_half_tick_after_several_buys_runs_on_the_reference(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Found by a review's fuzzing. Buys of 50 lots at 3.20, 3.22 and 3.241 average
+    0.048305 / 0.015 = 3.2203333...; a 0.5 % take profit of that is exactly 3.236435, a
+    half tick of 0.00001, but the reference rounds the average to 18 places first
+    (3.220333333333333333) and so rounds the price down to 3.23643. float64 cannot see
+    that side: the kernel refuses and the reference answers."""
+    product = ProductSpec(
+        "X-Y", "X", "Y", D("0.0001"), D("1E-8"), D("0.00001"), D("0.0001"), D("1E-8")
+    )
+    config = DealSettings(
+        budget=D(1), base_order_quote=D("0.0163"), add_order_quote=D("0.0163"),
+        adds_require_below_average=False, take_profit_pct=D("0.5"),
+    )  # fmt: skip
+    opens = [3.2, 3.2, 3.22, 3.241, 3.2, 3.2, 3.3]
+    bars = [bar(i * 60, o, o, o, o) for i, o in enumerate(opens)]
+    work = job(config, bars, "BBB....", product=product, fees=FeeSchedule(D(0), D(0)))
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        fast = kernel_engine(work)
+    assert fast == reference_engine(work)
+    assert [f.price for f in fast.fills] == [D("3.2"), D("3.22"), D("3.241"), D("3.23643")]
+    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    assert "land on a half tick" in record.getMessage()

@@ -86,6 +86,11 @@ def run_kernel(
                 time, open_, high, low, close, buy_flags, sell_flags,
                 sig.ints, sig.floats, sig.ladder,
             )  # fmt: skip
+    if st[5][layout.B_UNDECIDED]:
+        raise ValueError(
+            f"{st[5][layout.B_UNDECIDED]} exit prices of deals of several buys land on a "
+            "half tick, where only exact arithmetic knows the side"
+        )
     return KernelResult(
         fills=_fills(st, product),
         deals=_deals(st),

@@ -95,7 +95,8 @@ B_HELD = 7  # lots held by all open deals
 B_MARKETS = 8  # working market orders of the bot
 B_WORKING = 9  # working orders (rows minus dead ones)
 B_PLACED = 10  # orders placed so far
-N_BI = 11
+B_UNDECIDED = 11  # exit prices float64 could not round like the reference (see rounding)
+N_BI = 12
 # Bot scalars: float.
 BF_REALIZED = 0
 BF_OPEN_COST = 1  # bought quote + buy fees of the open deals

@@ -24,7 +24,11 @@ Where float64 can still differ from Decimal, and by how much:
 * A take profit, stop loss or trailing stop price (rounded from the average entry or
   the peak) and a budget, cap, exit or minimum-size test can take the other side only
   when the exact value lies within the snap window (about 1e-9 of a tick, or 1e-13
-  relative) of the boundary without being on it: about one decision in 1e9.
+  relative) of the boundary without being on it: about one decision in 1e9. One case
+  is systematic: the average entry of a deal of several buys is a quotient the
+  reference rounds to 18 places, so a take profit or stop loss whose exact quotient
+  lands on a half tick lies just beside it in the reference. The kernel counts such
+  prices (``B_UNDECIDED``) and ``run_kernel`` then refuses the run.
 * The float64 price, quote amount and fee of a fill are within a few 1e-16 relative of
   the reference's, and a fee can differ by one unit of 1e-12 where the product of two
   such floats straddles a half; ``result.to_fills`` rebuilds the exact Decimals.
@@ -66,6 +70,14 @@ def near_integer(y: float) -> bool:
     window = AMBIGUOUS_ABS + AMBIGUOUS_REL * abs(y)
     fraction = y - math.floor(y)
     return fraction < window or fraction > 1.0 - window
+
+
+@jit
+def near_half(value: float, num: int, den: int) -> bool:
+    """``value`` in ticks lies within the snap window of a half tick, where
+    ``nearest_ticks`` takes it as exactly the half."""
+    y = value * den / num
+    return abs(y - math.floor(y) - 0.5) <= SNAP_ABS + SNAP_REL * abs(y)
 
 
 @jit

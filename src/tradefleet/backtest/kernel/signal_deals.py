@@ -25,6 +25,7 @@ from .layout import (
     B_HAS_LAST,
     B_LAST_CLOSED,
     B_ORDERS,
+    B_UNDECIDED,
     CR_SIGNAL,
     CR_STOP_LOSS,
     CR_TAKE_PROFIT,
@@ -108,6 +109,7 @@ from .rounding import (
     le_tol,
     lots_base,
     lt_tol,
+    near_half,
     near_integer,
     nearest_ticks,
     tick_price,
@@ -125,12 +127,26 @@ def price_of(ticks: int, pi: I64) -> float:
 
 
 @jit
+def avg_ticks(st: State, pi: I64, slot: int, factor: float) -> int:
+    """``exits.pct_price`` of the average entry in ticks. The average of several buys
+    is a quotient the reference rounds to 18 places first: where the product lands on
+    a half tick, float64 cannot tell the side, so the run is marked undecided."""
+    di = st[2]
+    value = st[3][slot, DF_AVG] * factor
+    if di[slot, D_ADDS] + di[slot, D_SAFETY] > 0 and near_half(
+        value, pi[PI_PRICE_NUM], pi[PI_PRICE_DEN]
+    ):
+        st[5][B_UNDECIDED] += 1
+    return ticks_of(value, pi)
+
+
+@jit
 def stop_target(st: State, pi: I64, pf: F64, slot: int) -> int:
     """``exits.stop_target`` in ticks; -1 = no stop."""
     di, df = st[2], st[3]
     target = -1
     if pi[PI_SL_ON] != 0 and di[slot, D_BOUGHT] > 0:
-        target = ticks_of(df[slot, DF_AVG] * pf[PF_SL_FACTOR], pi)
+        target = avg_ticks(st, pi, slot, pf[PF_SL_FACTOR])
     if di[slot, D_TRAILING] != 0:
         target = max(target, ticks_of(df[slot, DF_PEAK] * pf[PF_TRAIL_FACTOR], pi))
     return target
@@ -165,14 +181,14 @@ def _place_stop(st: State, pi: I64, pf: F64, slot: int, active: int) -> None:
 @jit
 def protect(st: State, pi: I64, pf: F64, slot: int, active: int) -> None:
     """``exits.protect``: (re)place the take profit and the stop for the holding."""
-    di, df = st[2], st[3]
+    di = st[2]
     cancel_orders(st[0], st[1], st[2], st[3], st[5], slot, CANCEL_EXITS)
     lots = di[slot, D_LOTS]
     if di[slot, D_BOUGHT] == 0 or lots <= 0:
         return
     di[slot, D_TP] = -1
     if pi[PI_TP_ON] != 0:
-        di[slot, D_TP] = ticks_of(df[slot, DF_AVG] * pf[PF_TP_FACTOR], pi)
+        di[slot, D_TP] = avg_ticks(st, pi, slot, pf[PF_TP_FACTOR])
     tp = di[slot, D_TP]
     if tp >= 0 and pi[PI_TRAILING_ON] == 0 and priced_order_ok(tp, lots, pi, pf):
         price = price_of(tp, pi)
