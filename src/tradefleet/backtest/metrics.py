@@ -113,8 +113,11 @@ def returns(equity: FloatArray) -> FloatArray:
     return out
 
 
-def sharpe_ratio(equity: FloatArray, periods_per_year: float) -> float | None:
-    r = returns(equity)
+def sharpe_ratio(
+    equity: FloatArray, periods_per_year: float, r: FloatArray | None = None
+) -> float | None:
+    """``r``: the curve's ``returns``, when the caller has them already."""
+    r = returns(equity) if r is None else r
     if r.size < 2:
         return None
     deviation = float(np.std(r, ddof=1))
@@ -123,8 +126,10 @@ def sharpe_ratio(equity: FloatArray, periods_per_year: float) -> float | None:
     return float(np.mean(r)) / deviation * math.sqrt(periods_per_year)
 
 
-def sortino_ratio(equity: FloatArray, periods_per_year: float) -> float | None:
-    r = returns(equity)
+def sortino_ratio(
+    equity: FloatArray, periods_per_year: float, r: FloatArray | None = None
+) -> float | None:
+    r = returns(equity) if r is None else r
     if r.size < 1:
         return None
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
@@ -162,6 +167,7 @@ def compute_metrics(data: MetricsInput) -> Metrics:
     realized = from_units(total(deals.realized[deals.closed]), deals.scale)
     pnl = data.final_equity - data.budget
     spans = durations(deals)
+    per_candle = returns(data.equity)
     per_year = candles_per_year(data.tf_seconds)
     return Metrics(
         start=data.start,
@@ -182,8 +188,8 @@ def compute_metrics(data: MetricsInput) -> Metrics:
         max_deal_duration_seconds=max(spans) if spans else None,
         max_safety_orders_used=int(deals.safety_orders.max(initial=0)),
         max_drawdown_pct=max_drawdown_pct(data.equity),
-        sharpe=sharpe_ratio(data.equity, per_year),
-        sortino=sortino_ratio(data.equity, per_year),
+        sharpe=sharpe_ratio(data.equity, per_year, per_candle),
+        sortino=sortino_ratio(data.equity, per_year, per_candle),
         exposure_pct=exposure_pct(data.holding),
         fills=len(data.fills),
         fees_paid=from_units(total(data.fills.fee), data.fills.scale),
