@@ -27,6 +27,7 @@ from tradefleet.api.auth import (
     create_access_token,
     ensure_admin_password,
     load_jwt_secret,
+    password_id,
 )
 from tradefleet.config import Settings
 from tradefleet.db.models import Setting
@@ -176,6 +177,10 @@ def test_bad_tokens_are_refused(
             {"sub": "root", "exp": now + timedelta(minutes=5)}, secret, "HS256"
         ),
         "no-expiry": jwt.encode({"sub": "admin"}, secret, "HS256"),
+        "no-password-id": jwt.encode(
+            {"sub": "admin", "exp": now + timedelta(minutes=5)}, secret, "HS256"
+        ),
+        "another-password": create_access_token(secret, 5, password_id="0" * 32),
     }
     for name, token in tokens.items():
         with subtests.test(name):
@@ -190,8 +195,53 @@ def test_a_token_still_inside_its_lifetime_is_accepted(
     client: TestClient, session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     secret = load_jwt_secret(session_factory, settings)
-    token = create_access_token(secret, 5, datetime.now(UTC) - timedelta(minutes=4))
+    current = password_id(secret, session_factory, settings)
+    assert len(current) == 32
+    token = create_access_token(secret, 5, datetime.now(UTC) - timedelta(minutes=4), current)
     assert client.get("/api/bots", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_new_password_logs_every_session_out(session_factory: sessionmaker[Session]) -> None:
+    def bearer(password: str, client: TestClient) -> dict[str, str]:
+        answer = client.post("/api/auth/login", json={"username": "admin", "password": password})
+        assert answer.status_code == 200
+        client.cookies.clear()  # only the bearer header below
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    first = make_settings(admin_password=SecretStr("first password"))
+    with TestClient(create_app(first, session_factory, RecordingEngine())) as client:
+        old = bearer("first password", client)
+        assert client.get("/api/bots", headers=old).status_code == 200
+    # A restart with the same password keeps the session (same stored signing key) ...
+    with TestClient(create_app(first, session_factory, RecordingEngine())) as client:
+        assert client.get("/api/bots", headers=old).status_code == 200
+    # ... a restart with a new one ends it.
+    second = make_settings(admin_password=SecretStr("second password"))
+    with TestClient(create_app(second, session_factory, RecordingEngine())) as client:
+        assert client.get("/api/bots", headers=old).status_code == 401
+        assert client.get("/api/bots", headers=bearer("second password", client)).status_code == 200
+
+
+def test_too_many_failed_logins_are_refused_for_a_while(
+    session_factory: sessionmaker[Session],
+) -> None:
+    settings = make_settings(admin_password=SecretStr(ADMIN_PASSWORD))
+    with TestClient(create_app(settings, session_factory, RecordingEngine())) as client:
+        for _ in range(5):
+            assert _login(client, "guess") == 401
+        before = snapshot_settings(session_factory)
+        answer = client.post("/api/auth/login", json={"username": "admin", "password": "guess"})
+        assert answer.status_code == 429
+        assert answer.json() == {"detail": "too many failed logins: try again in 300 s"}
+        assert answer.headers["retry-after"] == "300"
+        # Even the right password waits: the answer must not confirm a guess.
+        assert _login(client, ADMIN_PASSWORD) == 429
+        assert snapshot_settings(session_factory) == before
+
+
+def snapshot_settings(session_factory: sessionmaker[Session]) -> dict[str, object]:
+    with session_factory() as session:
+        return {row.key: row.value for row in session.query(Setting).all()}
 
 
 def test_generated_admin_password_is_shown_once_and_stored_as_bcrypt_hash(

@@ -26,6 +26,7 @@ from tradefleet.api.routers import (
 )
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.static import mount_frontend
+from tradefleet.api.throttle import LoginThrottle
 from tradefleet.backtest.jobs import BacktestJobs
 from tradefleet.config import Settings
 from tradefleet.engine.protocols import EngineControl
@@ -59,6 +60,7 @@ def create_app(
         engine=engine,
         signing_key=SigningKey(session_factory, settings),
         backtests=backtest_jobs,
+        login_throttle=LoginThrottle(),
     )
     install_error_handlers(app)
     api = APIRouter(prefix="/api")

@@ -3,7 +3,10 @@
 The password is ``TRADEFLEET_ADMIN_PASSWORD`` when set (it wins), otherwise a bcrypt hash in
 the ``settings`` table, generated once at start-up by ``ensure_admin_password``. Tokens are
 HS256 JWTs signed with ``TRADEFLEET_JWT_SECRET`` or, when unset, a random key generated once
-and stored in the ``settings`` table, so tokens survive a restart. Passwords are never logged.
+and stored in the ``settings`` table, so tokens survive a restart. Each token also names the
+password it was issued for (``pwd``: an HMAC of the password, or of its stored hash, under
+the signing key, which tells nothing without that key), so changing the password logs every
+session out. Passwords are never logged.
 """
 
 from __future__ import annotations
@@ -104,22 +107,46 @@ def check_credentials(session: Session, settings: Settings, username: str, passw
     return user_ok and password_ok
 
 
-def create_access_token(secret: str, minutes: int, now: datetime | None = None) -> str:
+def create_access_token(
+    secret: str, minutes: int, now: datetime | None = None, password_id: str = ""
+) -> str:
     issued = now or datetime.now(UTC)
-    claims = {"sub": ADMIN_USERNAME, "iat": issued, "exp": issued + timedelta(minutes=minutes)}
+    claims = {
+        "sub": ADMIN_USERNAME,
+        "iat": issued,
+        "exp": issued + timedelta(minutes=minutes),
+        "pwd": password_id,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def token_subject(secret: str, token: str) -> str | None:
-    """The user a valid, unexpired token names; None for anything else."""
+def token_subject(secret: str, token: str, password_id: str = "") -> str | None:
+    """The user a valid, unexpired token for the current password names; None otherwise."""
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "pwd"]}
         )
     except jwt.PyJWTError:
         return None
+    issued_for = claims.get("pwd")
+    if not isinstance(issued_for, str) or not hmac.compare_digest(issued_for, password_id):
+        return None
     subject = claims.get("sub")
     return subject if subject == ADMIN_USERNAME else None
+
+
+def password_id(secret: str, session_factory: sessionmaker[Session], settings: Settings) -> str:
+    """What identifies the current password in tokens, "" while there is none."""
+    configured = env_password(settings)
+    if configured is not None:
+        identity = "env:" + configured.get_secret_value()
+    else:
+        with session_factory() as session:
+            row = session.get(Setting, ADMIN_HASH_KEY)
+        if row is None or not isinstance(row.value, str):
+            return ""
+        identity = "hash:" + row.value
+    return hmac.new(secret.encode(), identity.encode(), "sha256").hexdigest()[:32]
 
 
 class SigningKey:
@@ -129,6 +156,7 @@ class SigningKey:
         self._session_factory = session_factory
         self._settings = settings
         self._secret: str | None = None
+        self._password_id = ""
         self._lock = threading.Lock()
 
     def get(self) -> str:
@@ -136,3 +164,12 @@ class SigningKey:
             if self._secret is None:
                 self._secret = load_jwt_secret(self._session_factory, self._settings)
             return self._secret
+
+    def password_id(self) -> str:
+        """``password_id`` of the password this server runs with (it changes only with a
+        restart: a new ``TRADEFLEET_ADMIN_PASSWORD``, or a hash generated on first start)."""
+        secret = self.get()
+        with self._lock:
+            if not self._password_id:
+                self._password_id = password_id(secret, self._session_factory, self._settings)
+            return self._password_id

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.api.auth import COOKIE_NAME, SigningKey, token_subject
 from tradefleet.api.schemas.common import RowId
+from tradefleet.api.throttle import LoginThrottle
 from tradefleet.backtest import runs as backtest_runs
 from tradefleet.backtest.jobs import BacktestJobs
 from tradefleet.config import Settings
@@ -34,6 +35,7 @@ class ApiContext:
     engine: EngineControl
     signing_key: SigningKey
     backtests: BacktestJobs
+    login_throttle: LoginThrottle
 
 
 def get_context(request: Request) -> ApiContext:
@@ -85,7 +87,8 @@ def get_current_user(
     """The logged-in user from the ``Authorization: Bearer`` header or the cookie, else 401."""
     tokens = [token for token in (bearer.credentials if bearer else None, cookie) if token]
     for token in tokens:
-        user = token_subject(context.signing_key.get(), token)
+        key = context.signing_key
+        user = token_subject(key.get(), token, key.password_id())
         if user is not None:
             return user
     raise HTTPException(

@@ -10,9 +10,11 @@ from tradefleet.api.schemas.auth import LoginRequest, Token
 from tradefleet.api.schemas.common import error_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(401))
+# login's own: 429 after too many failed attempts (its JSON body is the usual one)
+_LOGIN_RESPONSES = error_responses(429)
 
 
-@router.post("/login")
+@router.post("/login", responses=_LOGIN_RESPONSES)
 def login(
     body: LoginRequest,
     session: SessionDep,
@@ -20,11 +22,23 @@ def login(
     request: Request,
     response: Response,
 ) -> Token:
-    """Exchange the admin password for a token; a failure never says which part was wrong."""
+    """Exchange the admin password for a token; a failure never says which part was wrong.
+    Too many failures from one client answer 429 for a while (``throttle``)."""
     settings = context.settings
+    client = request.client.host if request.client is not None else "unknown"
+    wait = context.login_throttle.retry_after(client)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many failed logins: try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     if not check_credentials(session, settings, body.username, body.password.get_secret_value()):
+        context.login_throttle.failed(client)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
-    token = create_access_token(context.signing_key.get(), settings.token_minutes)
+    context.login_throttle.succeeded(client)
+    key = context.signing_key
+    token = create_access_token(key.get(), settings.token_minutes, password_id=key.password_id())
     response.set_cookie(
         COOKIE_NAME,
         token,
