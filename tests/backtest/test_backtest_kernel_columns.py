@@ -13,15 +13,16 @@ from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
-from tests.backtest.backtest_testkit import FEES, PRODUCT, arrays, bar
+from tests.backtest.backtest_testkit import FEES, PRODUCT, bar
 from tests.backtest.test_backtest_engines_replay import (
     _random_deal_settings,
     _random_grid,
     _random_walk,
 )
+from tests.backtest.test_backtest_ledger import replay_input
 
 from tradefleet.backtest.columns import FillColumns
-from tradefleet.backtest.kernel import KernelResult, run_kernel, to_fills
+from tradefleet.backtest.kernel import KernelResult, to_fills
 from tradefleet.backtest.kernel_columns import fill_columns
 from tradefleet.deals.settings import DealSettings, GridSettings
 from tradefleet.domain import Candle, FeeSchedule, ProductSpec
@@ -43,9 +44,8 @@ def run(
     product: ProductSpec = PRODUCT,
     fees: FeeSchedule = FEES,
 ) -> KernelResult:
-    buy = np.array([a == "B" for a in actions])
-    sell = np.array([a == "S" for a in actions])
-    return run_kernel(config, buy, sell, arrays(bars), product, fees, 60)
+    """The kernel's run of ``actions`` (B, S, . per candle)."""
+    return replay_input(config, bars, actions, product, fees).kernel
 
 
 def at_18(columns: FillColumns) -> dict[str, list[int]]:
