@@ -6,6 +6,7 @@ what a user runs is what the tests run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -102,6 +103,9 @@ async def build_platform(settings: Settings) -> Platform:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
+            # Generate and store the token signing key now, not at the first login, where
+            # its write could meet a cycle's SQLite write lock.
+            await asyncio.to_thread(app.state.context.signing_key.password_id)
             await engine.start()
             yield
         finally:
