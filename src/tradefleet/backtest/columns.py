@@ -2,8 +2,9 @@
 
 Metrics need sums over every fill and deal (fees, cash, realized PnL), not the objects
 themselves. An engine that can compute the columns directly (the compiled kernel, with
-``kernel.columns``) hands them over and builds its ``Fill`` and ``DealSummary`` objects
-only when something reads them; for any other engine they are read off its objects.
+``kernel_columns`` and ``kernel_ledger``) hands them over and builds its ``Fill`` and
+``DealSummary`` objects only when something reads them; for any other engine they are
+read off its objects.
 Money is in integer units of 10**-scale (``units``).
 """
 
