@@ -124,6 +124,7 @@ def test_walk_forward_prints_every_fold_and_the_chained_result(candle_file: Path
         (["--jobs", "0"], "--jobs: must be at least 1"),
         (["--timeframe", "7m"], "--timeframe"),
         (["--budget", "-1"], "--budget: must be greater than 0"),
+        (["--budget", "1.0000000000000000001"], "--budget: must have at most 18 decimal places"),
         (["--fee-taker", "2"], "--fee-taker: must be a fraction"),
         (["--product", "ethusd"], "--product: product id must look like 'ETH-BTC'"),
         (["--config", '{"rsi_period": 1}'], "--config: rsi_period: must be at least 2"),

@@ -63,6 +63,16 @@ def _number(option: str, raw: str) -> Decimal:
     return value
 
 
+def _budget(raw: str) -> Decimal:
+    """``--budget``: a number greater than 0 that a bot's budget could be."""
+    amount = _number("--budget", raw)
+    if amount <= 0:
+        _fail("--budget: must be greater than 0")
+    for _field, message in budget_problems(amount):  # too many places, too large
+        _fail(f"--budget: {message}")
+    return amount
+
+
 def _fees(taker: str, maker: str, slippage: str) -> FeeSchedule:
     rates = {
         "--fee-taker": _number("--fee-taker", taker),
@@ -245,11 +255,7 @@ def backtest_command(  # noqa: PLR0917 - typer options are parameters
     ] = DEFAULT_ENGINE,
 ) -> None:
     """Backtest a strategy over a candle file with the live engine's decision code."""
-    amount = _number("--budget", budget)
-    if amount <= 0:
-        _fail("--budget: must be greater than 0")
-    for _field, message in budget_problems(amount):  # too many places, too large
-        _fail(f"--budget: {message}")
+    amount = _budget(budget)
     fees = _fees(fee_taker, fee_maker, slippage)
     spec = _product(product)
     _check_choices(timeframe, engine, plot)

@@ -20,7 +20,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from tradefleet.backtest.command import _config, _fail, _fees, _number, _product, _time
+from tradefleet.backtest.command import (
+    _budget,
+    _config,
+    _fail,
+    _fees,
+    _number,
+    _product,
+    _time,
+)
 from tradefleet.backtest.data import BacktestDataError, CandleData, load_period
 from tradefleet.market.base import timeframe_seconds
 from tradefleet.optimize.evaluate import EvalSetup, pick_engine
@@ -267,9 +275,7 @@ def optimize_command(  # noqa: PLR0917 - typer options are parameters
     _positive("--walk-forward", walk_forward)
     _check_choices(timeframe, objective, sampler)
     _storage_options(storage, study)
-    amount = _number("--budget", budget)
-    if amount <= 0:
-        _fail("--budget: must be greater than 0")
+    amount = _budget(budget)
     fees = _fees(fee_taker, fee_maker, slippage)
     spec = _product(product)
     space = _space(_strategy_class(strategy), config, params, ranges or [])
