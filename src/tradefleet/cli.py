@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -18,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tradefleet.backtest.command import backtest_command
+from tradefleet.backtest.command import _number, backtest_command
 from tradefleet.config import Mode, Settings, get_settings
 from tradefleet.data.command import download_data_command
 from tradefleet.domain import ProductSpec
@@ -173,7 +172,7 @@ def bots_create(
         strategy_type=strategy,
         product_id=product,
         timeframe=timeframe,
-        budget=_decimal("budget", budget),
+        budget=_number("budget", budget),
         strategy_config=_json_object("config", config),
         description=description,
     )
@@ -222,16 +221,6 @@ def _session() -> Any:
     from tradefleet.platform import open_database
 
     return open_database(_settings())()
-
-
-def _decimal(field: str, raw: str) -> Decimal:
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        fail(f"{field}: {raw!r} is not a number")
-    if not value.is_finite():
-        fail(f"{field}: must be a finite number")
-    return value
 
 
 def _json_object(field: str, raw: str) -> dict[str, Any]:
