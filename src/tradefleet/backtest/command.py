@@ -41,6 +41,26 @@ from tradefleet.strategies import (
     UnknownStrategyError,
 )
 
+# The options ``tradefleet backtest`` and ``tradefleet optimize`` share.
+StrategyOption = Annotated[str, typer.Option(help="strategy id (see `tradefleet strategies`)")]
+ProductOption = Annotated[str, typer.Option(help="product id, e.g. ETH-BTC")]
+TimeframeOption = Annotated[
+    str, typer.Option(help="candle size of the data: 1m 5m 15m 30m 1h 2h 6h 1d")
+]
+DataOption = Annotated[
+    Path, typer.Option(help="candles: CSV (timestamp,open,high,low,close,volume) or .parquet")
+]
+FeeTakerOption = Annotated[str, typer.Option(help="taker fee rate, 0.006 = 0.6 %")]
+FeeMakerOption = Annotated[str, typer.Option(help="maker fee rate, 0.004 = 0.4 %")]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="first candle: ISO date (UTC) or unix seconds")
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", help="end, exclusive: ISO date (UTC) or unix seconds")
+]
+AllowGapsOption = Annotated[
+    bool, typer.Option("--allow-gaps", help="accept missing candles in the data")
+]
 PROGRESS_MIN_CANDLES = 20_000  # shorter runs finish before a bar would be worth drawing
 console = Console()
 notes = Console(stderr=True)
@@ -214,14 +234,10 @@ def _print_summary(result: BacktestResult, data: CandleData, output: Path) -> No
 
 
 def backtest_command(  # noqa: PLR0917 - typer options are parameters
-    strategy: Annotated[str, typer.Option(help="strategy id (see `tradefleet strategies`)")],
-    product: Annotated[str, typer.Option(help="product id, e.g. ETH-BTC")],
-    timeframe: Annotated[
-        str, typer.Option(help="candle size of the data: 1m 5m 15m 30m 1h 2h 6h 1d")
-    ],
-    data: Annotated[
-        Path, typer.Option(help="candles: CSV (timestamp,open,high,low,close,volume) or .parquet")
-    ],
+    strategy: StrategyOption,
+    product: ProductOption,
+    timeframe: TimeframeOption,
+    data: DataOption,
     output: Annotated[Path, typer.Option(help="where to write the result JSON")],
     config: Annotated[
         str,
@@ -230,20 +246,14 @@ def backtest_command(  # noqa: PLR0917 - typer options are parameters
     budget: Annotated[
         str, typer.Option(help="quote currency the bot may commit; default one unit")
     ] = "1",
-    fee_taker: Annotated[str, typer.Option(help="taker fee rate, 0.006 = 0.6 %")] = "0.006",
-    fee_maker: Annotated[str, typer.Option(help="maker fee rate, 0.004 = 0.4 %")] = "0.004",
+    fee_taker: FeeTakerOption = "0.006",
+    fee_maker: FeeMakerOption = "0.004",
     slippage: Annotated[
         str, typer.Option(help="market orders fill this fraction worse than the open")
     ] = "0",
-    start: Annotated[
-        str | None, typer.Option("--from", help="first candle: ISO date (UTC) or unix seconds")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="end, exclusive: ISO date (UTC) or unix seconds")
-    ] = None,
-    allow_gaps: Annotated[
-        bool, typer.Option("--allow-gaps", help="accept missing candles in the data")
-    ] = False,
+    start: FromOption = None,
+    end: ToOption = None,
+    allow_gaps: AllowGapsOption = False,
     plot: Annotated[
         Path | None, typer.Option(help="also write a chart: out.html (self-contained) or out.png")
     ] = None,

@@ -21,6 +21,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradefleet.backtest.command import (
+    AllowGapsOption,
+    DataOption,
+    FeeMakerOption,
+    FeeTakerOption,
+    FromOption,
+    ProductOption,
+    StrategyOption,
+    TimeframeOption,
+    ToOption,
     _budget,
     _config,
     _fail,
@@ -199,22 +208,18 @@ def _save(plan: BotPlan, result: OptimizeResult, objective: str) -> None:
 
 
 def optimize_command(  # noqa: PLR0917 - typer options are parameters
-    strategy: Annotated[str, typer.Option(help="strategy id (see `tradefleet strategies`)")],
-    product: Annotated[str, typer.Option(help="product id, e.g. ETH-BTC")],
-    timeframe: Annotated[
-        str, typer.Option(help="candle size of the data: 1m 5m 15m 30m 1h 2h 6h 1d")
-    ],
-    data: Annotated[
-        Path, typer.Option(help="candles: CSV (timestamp,open,high,low,close,volume) or .parquet")
-    ],
+    strategy: StrategyOption,
+    product: ProductOption,
+    timeframe: TimeframeOption,
+    data: DataOption,
     trials: Annotated[int, typer.Option(help="configs to backtest (per fold)")] = 100,
     objective: Annotated[str, typer.Option(help="sharpe, profit or calmar")] = "sharpe",
     jobs: Annotated[
         int, typer.Option(help="worker processes; default: every core")
     ] = os.cpu_count() or 1,
     budget: Annotated[str, typer.Option(help="quote currency per backtest")] = "1",
-    fee_taker: Annotated[str, typer.Option(help="taker fee rate, 0.006 = 0.6 %")] = "0.006",
-    fee_maker: Annotated[str, typer.Option(help="maker fee rate, 0.004 = 0.4 %")] = "0.004",
+    fee_taker: FeeTakerOption = "0.006",
+    fee_maker: FeeMakerOption = "0.004",
     slippage: Annotated[str, typer.Option(help="market orders fill this much worse")] = "0",
     split: Annotated[
         str | None, typer.Option(help="train share of the candles (of each fold); default 0.7")
@@ -249,15 +254,9 @@ def optimize_command(  # noqa: PLR0917 - typer options are parameters
     engine: Annotated[
         str | None, typer.Option(help="fill engine; default: the fastest registered")
     ] = None,
-    start: Annotated[
-        str | None, typer.Option("--from", help="first candle: ISO date (UTC) or unix seconds")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="end, exclusive: ISO date (UTC) or unix seconds")
-    ] = None,
-    allow_gaps: Annotated[
-        bool, typer.Option("--allow-gaps", help="accept missing candles in the data")
-    ] = False,
+    start: FromOption = None,
+    end: ToOption = None,
+    allow_gaps: AllowGapsOption = False,
     save_bot_name: Annotated[
         str | None, typer.Option("--save-bot", help="save the best config as a new bot NAME")
     ] = None,
