@@ -24,7 +24,7 @@ returns ``None`` and the caller replays instead.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 
 import numpy as np
@@ -89,7 +89,8 @@ class _Deals:
     closed: BoolArray
     opened_at: IntArray
     closed_at: IntArray  # -1 while open
-    reason: IntArray  # index into CLOSE_REASONS, -1 while open
+    closing: IntArray  # the closing fill's purpose (index into PURPOSES), -1 while open
+    reason: IntArray  # index into CLOSE_REASONS (the kernel's record), -1 while open
     adds: IntArray
     bought_base: UnitArray  # units
     bought_quote: UnitArray
@@ -211,7 +212,7 @@ def _deals(data: LedgerInput, buys: BoolArray) -> _Deals | None:
     count = len(seq)
     if count == 0:
         none, nothing = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=fills.quote.dtype)
-        return _Deals(none, np.zeros(0, dtype=np.bool_), none, none, none, none, *[nothing] * 6)
+        return _Deals(none, np.zeros(0, dtype=np.bool_), *[none] * 5, *[nothing] * 6)
     order = np.argsort(seq, kind="stable")  # by deal, in fill order within a deal
     starts = np.flatnonzero(np.concatenate(([True], np.diff(seq[order]) != 0)))
     ends = np.append(starts[1:], count) - 1
@@ -236,7 +237,8 @@ def _deals(data: LedgerInput, buys: BoolArray) -> _Deals | None:
         closed=closed,
         opened_at=sorted_time[starts],
         closed_at=np.where(closed, sorted_time[ends], -1),
-        reason=np.full(len(starts), -1, dtype=np.int64),
+        closing=np.where(closed, sorted_purpose[ends], -1),
+        reason=np.full(len(starts), -1, dtype=np.int64),  # read from the records later
         adds=np.add.reduceat((sorted_purpose == _ADD).astype(np.int64), starts),
         bought_base=per_deal(fills.base, buys),
         bought_quote=per_deal(fills.quote, buys),
@@ -247,42 +249,22 @@ def _deals(data: LedgerInput, buys: BoolArray) -> _Deals | None:
     )
     if np.any((grouped.sold_base > grouped.bought_base).astype(np.bool_)):
         return None  # a deal sells more than it holds
-    return _in_summary_order(grouped, order, ends, sorted_purpose)
+    return _in_summary_order(grouped, order, ends)
 
 
-def _in_summary_order(
-    deals: _Deals, order: IntArray, ends: IntArray, sorted_purpose: IntArray
-) -> _Deals:
+def _in_summary_order(deals: _Deals, order: IntArray, ends: IntArray) -> _Deals:
     """Closed deals by the position of their closing fill, then open ones by their base
     fill (``order[start]`` is a deal's first fill, ``order[end]`` its last)."""
-    count = len(deals.seq)
     starts = np.concatenate(([0], ends[:-1] + 1))
-    closing = np.where(deals.closed, order[ends], -1)
-    opening = order[starts]
-    key = np.where(deals.closed, closing, opening + len(order))
+    key = np.where(deals.closed, order[ends], order[starts] + len(order))
     pick = np.argsort(key, kind="stable")
-    reason = np.full(count, -1, dtype=np.int64)
-    reason[deals.closed] = sorted_purpose[ends][deals.closed]  # the sell's purpose for now
-    return _Deals(
-        seq=deals.seq[pick],
-        closed=deals.closed[pick],
-        opened_at=deals.opened_at[pick],
-        closed_at=deals.closed_at[pick],
-        reason=reason[pick],
-        adds=deals.adds[pick],
-        bought_base=deals.bought_base[pick],
-        bought_quote=deals.bought_quote[pick],
-        buy_fees=deals.buy_fees[pick],
-        sold_base=deals.sold_base[pick],
-        sold_quote=deals.sold_quote[pick],
-        sell_fees=deals.sell_fees[pick],
-    )
+    return _Deals(*(getattr(deals, field.name)[pick] for field in fields(_Deals)))
 
 
 def _close_reasons(deals: _Deals, data: LedgerInput) -> IntArray | None:
     """The close reason of each deal from the kernel's deal records, if those agree with
-    the deals the fills make, field by field (``deals.reason`` holds each closing fill's
-    purpose, which must allow the record's reason); else None."""
+    the deals the fills make, field by field (each closing fill's purpose must allow the
+    record's reason); else None."""
     records = data.kernel.deals
     if not np.array_equal(np.sort(records.seq), np.sort(deals.seq)):
         return None
@@ -299,7 +281,7 @@ def _close_reasons(deals: _Deals, data: LedgerInput) -> IntArray | None:
         return None
     reasons = records.close_reason[row]
     for sell_purpose, allowed in _SELL_REASONS.items():
-        selling = deals.closed & (deals.reason == sell_purpose)
+        selling = deals.closing == sell_purpose
         if not np.all(np.isin(reasons[selling], allowed)):
             return None
     # The reference sums 18-place Decimals: their coefficients must fit the context.
