@@ -15,9 +15,9 @@ The first call on a machine compiles the kernel (about 25 s) and numba caches th
 machine code on disk next to its sources (or under ``NUMBA_CACHE_DIR``); later processes
 load it in well under a second. numba is imported on the first backtest, not when the
 CLI starts. Settings the kernel refuses (amounts beyond its exact range, such as more
-than 12 digits of price ticks or 15 of budget units) and any
-output the replay contradicts fall back to the reference engine, which then gives the
-answer (or the error) the reference gives, with a log line saying why.
+than 12 digits of price ticks or 15 of budget units) and any output the replay
+contradicts fall back to the reference engine, which then gives the answer (or the
+error) the reference gives, with a log line saying why.
 """
 
 from __future__ import annotations
@@ -94,9 +94,9 @@ def kernel_engine(job: EngineJob) -> EngineRun:
         built = to_fills(result, product, BACKTEST_BOT_ID)
         columns = FillColumns.of(built)
     book = ledger(LedgerInput(job.settings, candles, buy, product, job.fees, result, columns))
-    if job.progress is not None:
-        job.progress(total, total)
     if book is not None:
+        if job.progress is not None:
+            job.progress(total, total)
         return EngineRun(
             fills=LazySequence(len(columns), lambda: to_fills(result, product, BACKTEST_BOT_ID))
             if built is None
@@ -115,6 +115,8 @@ def kernel_engine(job: EngineJob) -> EngineRun:
     except ReplayMismatchError as error:
         log.warning("backtest on the reference engine: the kernel's run disagrees (%s)", error)
         return reference_engine(job)
+    if job.progress is not None:
+        job.progress(total, total)
     return EngineRun(
         fills=fills,
         deals=replayed.deals,
