@@ -41,6 +41,8 @@ deal_settings = st.builds(
     signal_exit=st.booleans(),
     exit_min_profit_pct=pct("-2", "3"),
     cooldown_seconds=st.sampled_from([0, 60, 300]),
+    candle_seconds=st.sampled_from([0, 60]),
+    compound_profits=st.booleans(),
     max_active_deals=st.integers(min_value=1, max_value=3),
     entry_on_signal=st.just(True),
 )

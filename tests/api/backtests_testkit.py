@@ -44,6 +44,7 @@ EQUITY = [
 CONFIG = {
     "buy_amount": 100.0, "interval_minutes": 60, "max_position_pct": 100.0,
     "take_profit_pct": 2.0, "trailing_deviation_pct": 0.0, "stop_loss_pct": 0.0,
+    "compound_profits": False,
 }  # fmt: skip
 
 

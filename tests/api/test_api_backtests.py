@@ -39,7 +39,8 @@ METRICS = {
     "avg_deal_duration_seconds": 60.0, "max_deal_duration_seconds": 60,
     "max_safety_orders_used": 0,
     "max_drawdown_pct": pytest.approx(0.0596421468),  # (1000 - 999.403578532) / 1000
-    "exposure_pct": 20.0, "fills": 2, "fees_paid": "1.00198806624", "funds_needed_peak": "100",
+    "exposure_pct": 20.0, "fills": 2, "fees_paid": "1.00198806624",
+    "funds_needed_peak": "99.999999468",  # the buy's 99.403578 + fee 0.596421468
 }  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from tradefleet.backtest.metrics import (
     durations,
     exposure_pct,
     max_drawdown_pct,
+    peak_paid_out,
     percent_change,
     sharpe_ratio,
     sortino_ratio,
@@ -86,17 +87,37 @@ def test_max_drawdown_is_the_largest_fall_from_a_running_peak() -> None:
     assert max_drawdown_pct(np.array([100.0, 120.0, 90.0, 130.0, 117.0])) == pytest.approx(25.0)
     assert max_drawdown_pct(np.array([1.0, 2.0, 3.0])) == 0.0
     assert max_drawdown_pct(np.array([], dtype=np.float64)) == 0.0
+    # The budget before the first candle is the first peak: 100 -> 99 -> 98 is 2 %.
+    assert max_drawdown_pct(np.array([99.0, 98.0]), 100.0) == pytest.approx(2.0)
 
 
 def test_sharpe_and_sortino_by_hand() -> None:
-    # Returns +10 %, -10 %, +10 %: mean 1/30, sample variance 1/75, downside mean square
-    # (0 + 0.01 + 0) / 3 = 1/300; a daily timeframe has 365 candles a year.
+    # Log returns a = ln 1.1, b = ln 0.9, a: mean m = (2a + b) / 3, sample variance
+    # ((a - m)^2 x 2 + (b - m)^2) / 2, downside mean square b^2 / 3; a daily timeframe
+    # has 365 candles a year.
     curve = np.array([100.0, 110.0, 99.0, 108.9])
+    a, b = math.log(1.1), math.log(0.9)
+    mean = (2 * a + b) / 3
+    deviation = math.sqrt((2 * (a - mean) ** 2 + (b - mean) ** 2) / 2)
     per_year = candles_per_year(86_400)
     assert per_year == 365.0
-    assert sharpe_ratio(curve, per_year) == pytest.approx(math.sqrt(75) / 30 * math.sqrt(365))
-    assert sortino_ratio(curve, per_year) == pytest.approx(math.sqrt(300) / 30 * math.sqrt(365))
+    assert sharpe_ratio(curve, per_year) == pytest.approx(mean / deviation * math.sqrt(365))
+    downside = math.sqrt(b * b / 3)
+    assert sortino_ratio(curve, per_year) == pytest.approx(mean / downside * math.sqrt(365))
     assert candles_per_year(300) == 105_120.0
+
+
+def test_a_losing_curve_never_has_a_positive_ratio() -> None:
+    # +50 % then -40 %: the simple returns average +5 % (a positive Sharpe), but the
+    # curve lost 10 %. Log returns: ln 1.5 + ln 0.6 = ln 0.9 < 0.
+    curve = np.array([100.0, 150.0, 90.0])
+    sharpe = sharpe_ratio(curve, 365.0)
+    sortino = sortino_ratio(curve, 365.0)
+    assert sharpe is not None and sharpe < 0
+    assert sortino is not None and sortino < 0
+    # A curve that reaches zero (everything lost) has no ratios.
+    assert sharpe_ratio(np.array([100.0, 50.0, 0.0]), 365.0) is None
+    assert sortino_ratio(np.array([100.0, 50.0, 0.0]), 365.0) is None
 
 
 def test_ratios_are_none_where_undefined() -> None:
@@ -106,6 +127,20 @@ def test_ratios_are_none_where_undefined() -> None:
     rising = np.array([100.0, 101.0, 103.0])
     assert sortino_ratio(rising, 365.0) is None  # no downside at all
     assert sharpe_ratio(np.array([100.0, 101.0]), 365.0) is None  # one return: no deviation
+
+
+def test_funds_needed_is_the_peak_of_the_net_quote_paid_out() -> None:
+    # buy 10 + 0.1 (paid 10.1), sell 12 - 0.12 (paid -1.78), buy 5 + 0.05 (3.27),
+    # buy 8 + 0.08 (11.35): the peak is 11.35, after the last fill, not the first 10.1.
+    fills = [
+        Fill("a", 0, Side.BUY, D(1), D(10), D(10), D("0.1")),
+        Fill("b", 60, Side.SELL, D(1), D(10), D(12), D("0.12")),
+        Fill("c", 120, Side.BUY, D(1), D(5), D(5), D("0.05")),
+        Fill("d", 180, Side.BUY, D(1), D(8), D(8), D("0.08")),
+    ]
+    assert peak_paid_out(FillColumns.of(fills)) == D("11.35")
+    assert peak_paid_out(FillColumns.of(fills[:2])) == D("10.1")
+    assert peak_paid_out(FillColumns.of([])) == D(0)
 
 
 def test_exposure_is_the_share_of_candles_holding_base() -> None:
@@ -126,7 +161,6 @@ def test_compute_metrics_puts_it_together() -> None:
         equity=np.array([100.0, 101.0, 100.5, 100.75]),
         holding=np.array([False, True, True, True]),
         final_equity=D("100.75"),
-        peak_committed=D("42.5"),
         first_open=10.0,
         last_close=12.0,
         start=0,
@@ -142,5 +176,6 @@ def test_compute_metrics_puts_it_together() -> None:
     assert m.max_safety_orders_used == 3
     assert m.max_drawdown_pct == pytest.approx(0.5 / 101 * 100)
     assert m.exposure_pct == 75.0
-    assert (m.fills, m.fees_paid, m.funds_needed_peak) == (3, D("0.123"), D("42.5"))
+    # Three buys of 1 quote: paid out 1.1, then 2.12, then 3.123.
+    assert (m.fills, m.fees_paid, m.funds_needed_peak) == (3, D("0.123"), D("3.123"))
     assert (m.candles, m.start, m.end) == (4, 0, 2400)

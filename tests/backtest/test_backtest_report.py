@@ -55,7 +55,8 @@ def test_metrics_json_and_table_rows() -> None:
 def test_the_html_page_carries_the_summary() -> None:
     page = render_html(_result())
     assert page.startswith("<!DOCTYPE html>")
-    assert "<th>funds needed at peak</th><td>100 USD</td>" in page
+    # the buy: 100 / (100 x 1.006) -> 0.9940 base, 99.40 + fee 0.5964 paid out
+    assert "<th>funds needed at peak</th><td>99.9964 USD</td>" in page
     assert page.count("<polygon") == 2
 
 

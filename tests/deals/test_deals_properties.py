@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.deal_strategies import deal_settings, fee_schedules
 
-from tradefleet.deals.book import total_committed
+from tradefleet.deals.book import spendable, total_committed
 from tradefleet.deals.protocol import manager_for
 from tradefleet.deals.settings import DealSettings, GridSettings, GridSpacing
 from tradefleet.deals.simulate import SimulationResult, Simulator, simulate
@@ -47,13 +47,24 @@ def run_checked(
     """Step the bot, checking the per-candle invariants after every candle."""
     sim = Simulator(manager_for(config), BotState(BOT), PRODUCT, fees)
     placed_at: dict[str, int] = {}
+    paid_out = D(0)  # net quote the bot has paid out: buys + fees - sell proceeds
+    compound = isinstance(config, DealSettings) and config.compound_profits
     for index, bar in enumerate(bars):
         known = len(sim.orders)
         for fill in sim.step(bar, signals[index], bar.time + 60):
             # never on the candle that caused the order: placed on an earlier candle
             assert placed_at[fill.client_order_id] < fill.time == bar.time
+            if fill.side is Side.BUY:
+                paid_out += fill.quote_amount + fill.fee
+            else:
+                paid_out -= fill.quote_amount - fill.fee
+            # a bot never loses more than its budget, whatever the candles
+            assert paid_out <= config.budget
         placed_at.update((order.client_order_id, bar.time) for order in sim.orders[known:])
-        assert total_committed(sim.state, fees) <= config.budget
+        room = spendable(config.budget, sim.state, compound)
+        assert total_committed(sim.state, fees) <= room
+        realized = sum((d.realized_pnl or D(0) for d in sim.closed), D(0))
+        assert sim.state.realized_pnl == realized
         for deal in sim.state.deals:
             check_deal_books(deal)
             assert deal.base_amount == deal.bought_base - deal.sold_base

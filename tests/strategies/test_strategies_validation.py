@@ -147,6 +147,7 @@ def test_simple_dca_has_no_safety_or_cooldown_parameters() -> None:
         "take_profit_pct",
         "trailing_deviation_pct",
         "stop_loss_pct",
+        "compound_profits",
     }
     assert StrategyRegistry.get("simple_dca").definition.defaults()["take_profit_pct"] == 2.0
     assert fields_of("simple_dca", {"cooldown_minutes": 5}) == ["cooldown_minutes"]

@@ -12,17 +12,21 @@ where undefined (no closed deal, a flat curve). Definitions:
 - *deal duration* = closed_at - opened_at (first buy fill to closing fill), closed deals.
 - *max safety orders used* = the most safety orders filled in one deal (any deal).
 - *max drawdown %* = the largest fall from a running peak of the equity curve, in % of
-  that peak.
-- *Sharpe* = mean / sample standard deviation (ddof 1) of the per-candle simple returns
-  of the equity curve, x sqrt(candles per year); *Sortino* = mean / downside deviation
-  x sqrt(candles per year), downside deviation = sqrt(mean(min(r, 0)^2)) over all
-  returns. Risk-free rate 0; a year is 365 days (crypto trades every day), so a 5m
-  backtest has 105,120 candles per year.
+  that peak (the budget counts as the first peak).
+- *Sharpe* = mean / sample standard deviation (ddof 1) of the per-candle log returns
+  r_i = ln(e_i / e_(i-1)) of the equity curve e_0 = budget, e_1.. = equity at each
+  candle's close, x sqrt(candles per year); *Sortino* = mean / downside deviation x
+  sqrt(candles per year), downside deviation = sqrt(mean(min(r, 0)^2)) over all
+  returns. The log returns sum to ln(final equity / budget), so their mean has the sign
+  of the total return: a losing run never shows a positive ratio (simple returns can,
+  by volatility drag). Equity never goes below zero (a bot never loses more than its
+  budget); a curve that reaches zero has no ratios. Risk-free rate 0; a year is 365
+  days (crypto trades every day), so a 5m backtest has 105,120 candles per year.
 - *exposure %* = candles at whose close the bot holds base / traded candles x 100.
 - *fees paid* = the sum of every fill's fee.
-- *funds needed at peak* = the most quote committed at any candle close: what open deals
-  spent (gross + fees) plus what their working buy orders hold back (``deals.book``).
-  The account must hold this much to run the bot as backtested.
+- *funds needed at peak* = the most net quote the bot had paid out at any moment: the
+  running sum, fill by fill in execution order, of buys (gross + fee) minus sells
+  (gross - fee), never below 0. It never exceeds the budget.
 """
 
 from __future__ import annotations
@@ -95,22 +99,36 @@ def durations(deals: DealColumns) -> list[int]:
     return spans
 
 
-def max_drawdown_pct(equity: FloatArray) -> float:
-    """Largest fall from a running peak, in % of that peak (0 for a curve that never falls)."""
+def max_drawdown_pct(equity: FloatArray, start: float | None = None) -> float:
+    """Largest fall from a running peak, in % of that peak (0 for a curve that never
+    falls); ``start`` (the budget) is the value before the first point."""
     if equity.size == 0:
         return 0.0
-    peaks = np.maximum.accumulate(equity)
-    return float(np.max((peaks - equity) / peaks) * 100.0)
+    curve = equity if start is None else np.concatenate(([start], equity))
+    peaks = np.maximum.accumulate(curve)
+    return float(np.max((peaks - curve) / peaks) * 100.0)
 
 
 def candles_per_year(tf_seconds: int) -> float:
     return SECONDS_PER_YEAR / tf_seconds
 
 
-def returns(equity: FloatArray) -> FloatArray:
-    """Per-candle simple returns of the curve (one fewer than its points)."""
-    out: FloatArray = equity[1:] / equity[:-1] - 1.0
+def returns(equity: FloatArray) -> FloatArray | None:
+    """Per-candle log returns of the curve (one fewer than its points); ``None`` when it
+    reaches zero, where a return is undefined."""
+    if equity.size and float(equity.min()) <= 0.0:
+        return None
+    out: FloatArray = np.diff(np.log(equity))
     return out
+
+
+def peak_paid_out(fills: FillColumns) -> Decimal:
+    """The most net quote paid out at any moment, fill by fill (see the module docstring)."""
+    if not len(fills):
+        return Decimal(0)
+    flows = np.where(fills.buy, fills.quote + fills.fee, fills.fee - fills.quote)
+    peak = max(0, int(np.cumsum(flows).max()))
+    return from_units(peak, fills.scale)
 
 
 def sharpe_ratio(
@@ -118,7 +136,7 @@ def sharpe_ratio(
 ) -> float | None:
     """``r``: the curve's ``returns``, when the caller has them already."""
     r = returns(equity) if r is None else r
-    if r.size < 2:
+    if r is None or r.size < 2:
         return None
     deviation = float(np.std(r, ddof=1))
     if deviation == 0.0:
@@ -130,7 +148,7 @@ def sortino_ratio(
     equity: FloatArray, periods_per_year: float, r: FloatArray | None = None
 ) -> float | None:
     r = returns(equity) if r is None else r
-    if r.size < 1:
+    if r is None or r.size < 1:
         return None
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
     if downside == 0.0:
@@ -152,7 +170,6 @@ class MetricsInput:
     equity: FloatArray
     holding: BoolArray
     final_equity: Decimal
-    peak_committed: Decimal
     first_open: float
     last_close: float
     start: int
@@ -167,7 +184,8 @@ def compute_metrics(data: MetricsInput) -> Metrics:
     realized = from_units(total(deals.realized[deals.closed]), deals.scale)
     pnl = data.final_equity - data.budget
     spans = durations(deals)
-    per_candle = returns(data.equity)
+    curve = np.concatenate(([float(data.budget)], data.equity))  # from the budget on
+    per_candle = returns(curve)
     per_year = candles_per_year(data.tf_seconds)
     return Metrics(
         start=data.start,
@@ -187,11 +205,11 @@ def compute_metrics(data: MetricsInput) -> Metrics:
         avg_deal_duration_seconds=sum(spans) / len(spans) if spans else None,
         max_deal_duration_seconds=max(spans) if spans else None,
         max_safety_orders_used=int(deals.safety_orders.max(initial=0)),
-        max_drawdown_pct=max_drawdown_pct(data.equity),
-        sharpe=sharpe_ratio(data.equity, per_year, per_candle),
-        sortino=sortino_ratio(data.equity, per_year, per_candle),
+        max_drawdown_pct=max_drawdown_pct(data.equity, float(data.budget)),
+        sharpe=sharpe_ratio(curve, per_year, per_candle),
+        sortino=sortino_ratio(curve, per_year, per_candle),
         exposure_pct=exposure_pct(data.holding),
         fills=len(data.fills),
         fees_paid=from_units(total(data.fills.fee), data.fills.scale),
-        funds_needed_peak=data.peak_committed,
+        funds_needed_peak=peak_paid_out(data.fills),
     )

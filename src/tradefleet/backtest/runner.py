@@ -30,7 +30,7 @@ from tradefleet.backtest.equity import (
 )
 from tradefleet.backtest.fast_engine import DEFAULT_ENGINE
 from tradefleet.backtest.metrics import Metrics, MetricsInput, compute_metrics
-from tradefleet.deals.settings import DealSettings, GridSettings
+from tradefleet.deals.settings import DealSettings, GridSettings, on_timeframe
 from tradefleet.domain import CandleArrays, FeeSchedule, Fill, FloatArray, IntArray, ProductSpec
 from tradefleet.market.base import TIMEFRAMES, timeframe_seconds
 from tradefleet.services.bot_rules import budget_problems
@@ -96,8 +96,8 @@ def run_backtest(  # noqa: PLR0917 - the documented call shape
     problems = budget_problems(budget)  # e.g. more places than any amount may have
     if problems:
         raise StrategyConfigError([field_error(name, message) for name, message in problems])
-    settings = strategy.deal_settings(budget)
     tf = infer_timeframe(candles) if timeframe is None else timeframe_seconds(timeframe)
+    settings = on_timeframe(strategy.deal_settings(budget), tf)
     if not 0 <= start < len(candles):
         raise ValueError(f"start {start} is outside the {len(candles)} candles")
     fill_engine = get_engine(engine)
@@ -127,7 +127,6 @@ def run_backtest(  # noqa: PLR0917 - the documented call shape
             equity=equity,
             holding=holding_mask(held, len(times)),
             final_equity=exact_equity(held, len(times) - 1, float(closes[-1])),
-            peak_committed=run.peak_committed,
             first_open=float(candles.open[start]),
             last_close=float(closes[-1]),
             start=int(times[0]),

@@ -11,6 +11,12 @@ events give the same ids, which is what makes a resend safe.
 "Committed" quote = what an open deal's buys cost (gross + fees) plus what its working
 buy orders reserve: a market buy its ``quote_amount`` (the fill model never spends
 more), a limit buy ``price x base`` plus the maker fee at the current fee schedule.
+
+A bot may commit its budget less its realised losses (``spendable``): with R the sum
+of its closed deals' realised PnL, ``budget + min(R, 0)``, or ``budget + R`` when it
+compounds its profits. A buy is placed only while committed + its cost stays within
+that, so the net quote a bot has paid out (buys + fees - sell proceeds) = committed -
+R never exceeds its budget: a bot never loses more than its budget.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from tradefleet.domain import (
     ProductSpec,
     Side,
 )
-from tradefleet.money import ZERO, fee_for, quantize_amount
+from tradefleet.money import ZERO, canonical, fee_for, quantize_amount
 
 from .state import CLOSED, BotState, DealState
 
@@ -167,6 +173,31 @@ def total_committed(state: BotState, fees: FeeSchedule) -> Decimal:
     return sum((committed(deal, fees) for deal in state.deals), ZERO)
 
 
+def spendable(budget: Decimal, state: BotState, compound_profits: bool = False) -> Decimal:
+    """What the bot may commit: its budget less its realised losses (plus its realised
+    profits when it compounds them), never below zero."""
+    realized = state.realized_pnl
+    return max(ZERO, budget + (realized if compound_profits or realized < 0 else ZERO))
+
+
+def budget_exhausted_note(budget: Decimal, state: BotState) -> str:
+    loss = canonical(-state.realized_pnl)
+    return f"budget exhausted: realised loss {loss} of budget {canonical(budget)}"
+
+
+def fits_spendable(step: Step, budget: Decimal, compound_profits: bool, quote: Decimal) -> bool:
+    """``quote`` more stays within what the bot may commit. When only its realised
+    losses stand in the way, the refusal is noted for the user (``BotState.notes``)."""
+    total = total_committed(step.state, step.fees) + quote
+    if total <= spendable(budget, step.state, compound_profits):
+        return True
+    if total <= budget:
+        note = budget_exhausted_note(budget, step.state)
+        if note not in step.state.notes:
+            step.state.notes.append(note)
+    return False
+
+
 def record_buy(deal: DealState, fill: Fill) -> None:
     """Add a buy fill; the average entry is gross (fees excluded), to 18 places."""
     deal.base_amount += fill.base_amount
@@ -188,6 +219,7 @@ def close(step: Step, deal: DealState, fill: Fill, reason: CloseReason) -> None:
     deal.sold_quote += fill.quote_amount
     deal.sell_fees += fill.fee
     deal.realized_pnl = deal.sold_quote - deal.sell_fees - (deal.bought_quote + deal.buy_fees)
+    step.state.realized_pnl += deal.realized_pnl
     deal.status = CLOSED
     deal.closed_at = fill.time
     deal.close_reason = reason

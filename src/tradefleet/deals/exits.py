@@ -7,7 +7,14 @@ candle's high reaches the activation price avg x (1 + take_profit_pct %) the dea
 trails the highest high since (the peak), and its stop is the higher of the stop loss
 and peak x (1 - trailing_deviation_pct %). Every stop is a STOP sell of the whole
 holding; a moved stop is cancelled and placed again under a fresh id. Prices are
-rounded to the nearest price increment.
+rounded to the nearest price increment, halves up.
+
+A level a fill sets acts only on prices that come after that fill in the candle order
+(market, stop, limit sell, limit buy): the take profit and stops a fill places work
+from the next candle on, and the trailing check of a closed candle uses its high
+unless a limit buy of the deal filled on that candle (the high came before it). On
+the candle whose market buy filled at the open, the high came after the fill and does
+count.
 """
 
 from __future__ import annotations
@@ -80,6 +87,8 @@ def trail(settings: DealSettings, step: Step, deal: DealState, candle: Candle) -
     activation = deal.take_profit_price
     if not trailing_on(settings) or activation is None:
         return
+    if deal.limit_buy_filled_at == candle.time:
+        return  # the high came before the limit buy that re-armed the trailing
     high = to_decimal(candle.high)
     if not deal.trailing_active:
         if high < activation:

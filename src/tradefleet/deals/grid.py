@@ -14,9 +14,9 @@ level's index; a new deal, with its own seq, per buy cycle):
   level i, which the fill price is above by construction.
 
 Levels are armed from the highest down, and one that would take the bot's committed
-quote (see ``book``) past the budget is skipped. The levels are fixed when the grid
-starts and kept in ``BotState.grid``, so editing the settings of a running grid does
-not move the orders it already has.
+quote (see ``book``) past the budget less its realised losses is skipped. The levels
+are fixed when the grid starts and kept in ``BotState.grid``, so editing the settings
+of a running grid does not move the orders it already has.
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ from .book import (
     close,
     discard,
     draft,
+    fits_spendable,
     limit_buy_cost,
     open_deal,
     place,
     record_buy,
     take_order,
-    total_committed,
 )
 from .settings import GridSettings, GridSpacing
 from .state import BotState, DealState, GridState
@@ -107,7 +107,7 @@ def _arm(settings: GridSettings, step: Step, grid: GridState, level: int, time: 
     if validate_order(buy, step.product) is not None:
         return
     cost = limit_buy_cost(price, base, step.fees)
-    if total_committed(step.state, step.fees) + cost > settings.budget:
+    if not fits_spendable(step, settings.budget, False, cost):
         return
     grid.cycles[level] += 1
     deal = open_deal(step.state, time, grid_level=level)

@@ -15,9 +15,10 @@ a BUY signal with ``entry_on_signal``, at most one buy: a market add of
 ``add_order_quote`` to the newest deal (when adds are on, it is settled, close < its
 average if ``adds_require_below_average``, and the deal cap and budget allow), else a
 new deal with a market base order of ``base_order_quote`` (when fewer than
-``max_active_deals`` are open, ``candle.time - last_deal_closed_at >=
-cooldown_seconds`` and the budget allows). Quote sizes are rounded down to the quote
-increment; the budget check counts committed quote (see ``book``).
+``max_active_deals`` are open, the decision time ``candle.time + candle_seconds`` (the
+candle's close) is at least ``cooldown_seconds`` after ``last_deal_closed_at`` and the
+budget allows). Quote sizes are rounded down to the quote increment; the budget check
+counts committed quote against the budget less realised losses (see ``book``).
 """
 
 from __future__ import annotations
@@ -47,13 +48,13 @@ from .book import (
     committed,
     discard,
     draft,
+    fits_spendable,
     has_working,
     open_deal,
     place,
     record_buy,
     sell_all,
     take_order,
-    total_committed,
 )
 from .exits import protect, trail
 from .safety import place_safety_orders, position_cap
@@ -111,8 +112,9 @@ def _exit_allowed(
 
 def _fits(settings: DealSettings, step: Step, deal_committed: Decimal, quote: Decimal) -> bool:
     """``quote`` more stays within the deal cap and the bot's budget."""
-    within_deal = deal_committed + quote <= position_cap(settings)
-    return within_deal and total_committed(step.state, step.fees) + quote <= settings.budget
+    if deal_committed + quote > position_cap(settings):
+        return False
+    return fits_spendable(step, settings.budget, settings.compound_profits, quote)
 
 
 def _add(settings: DealSettings, step: Step, candle: Candle) -> bool:
@@ -138,7 +140,8 @@ def _open(settings: DealSettings, step: Step, candle: Candle) -> None:
     if len(state.deals) >= settings.max_active_deals:
         return
     last = state.last_deal_closed_at
-    if last is not None and candle.time - last < settings.cooldown_seconds:
+    decided_at = candle.time + settings.candle_seconds  # the close of the deciding candle
+    if last is not None and decided_at - last < settings.cooldown_seconds:
         return
     quote = round_down(settings.base_order_quote, step.product.quote_increment)
     if not _fits(settings, step, ZERO, quote):
@@ -165,6 +168,8 @@ def on_fill(
     if order.purpose not in _BUY_COUNTERS:
         raise ValueError(f"a signal deal cannot fill a {order.purpose} order")
     record_buy(deal, fill)
+    if order.order_type is OrderType.LIMIT:
+        deal.limit_buy_filled_at = fill.time
     counter = _BUY_COUNTERS[order.purpose]
     if counter is None:
         place_safety_orders(settings, step, deal)

@@ -5,8 +5,8 @@ D_k = D_(k-1) + deviation x step_scale^(k-1); it spends safety_order_quote x
 volume_scale^(k-1) quote, converted to base at its own limit price and rounded down to
 the base increment. Prices are rounded to the nearest price increment. An order that
 would push the deal past ``max_position_quote`` (default: the budget) or the bot past its
-budget, or that falls below the product's minimum sizes, is skipped; later (possibly
-smaller) ones are still tried.
+budget less its realised losses (``book.spendable``), or that falls below the product's
+minimum sizes, is skipped; later (possibly smaller) ones are still tried.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import Decimal
 from tradefleet.domain import OrderPurpose, OrderType, ProductSpec, Side
 from tradefleet.money import ZERO, round_down, round_nearest
 
-from .book import Step, committed, draft, limit_buy_cost, place, total_committed
+from .book import Step, committed, draft, fits_spendable, limit_buy_cost, place
 from .settings import DealSettings
 from .state import DealState
 
@@ -55,7 +55,7 @@ def place_safety_orders(settings: DealSettings, step: Step, deal: DealState) -> 
         cost = limit_buy_cost(price, base, step.fees)
         if committed(deal, step.fees) + cost > cap:
             continue
-        if total_committed(step.state, step.fees) + cost > settings.budget:
+        if not fits_spendable(step, settings.budget, settings.compound_profits, cost):
             continue
         buy = draft(Side.BUY, OrderType.LIMIT, OrderPurpose.SAFETY, base=base, price=price)
         place(step, deal, buy)

@@ -5,7 +5,7 @@ Percentages are in percent (``Decimal("1.5")`` = 1.5 %); amounts are quote curre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -29,9 +29,13 @@ class DealSettings:
     stop_loss_pct: Decimal = Decimal(0)  # from the average entry; 0 = off
     signal_exit: bool = True  # sell the deal at market on the strategy's SELL signal
     exit_min_profit_pct: Decimal = Decimal(0)  # SELL signals only act at this profit or more
-    cooldown_seconds: int = 0  # after a deal closes, wait this long before opening another
+    # After a deal closes, wait this long before opening another: from the closing fill's
+    # candle time to the decision, at the close of the deciding candle.
+    cooldown_seconds: int = 0
+    candle_seconds: int = 0  # the bot's timeframe: a decision is made at time + this
     max_active_deals: int = 1
     entry_on_signal: bool = True  # open deals on BUY signals (simple_dca: on its interval)
+    compound_profits: bool = False  # realised profits raise what the bot may commit
 
 
 class GridSpacing(StrEnum):
@@ -49,3 +53,13 @@ class GridSettings:
     levels: int  # number of price levels including both bounds (>= 2)
     spacing: GridSpacing
     quote_per_level: Decimal
+
+
+def on_timeframe(
+    settings: DealSettings | GridSettings, tf_seconds: int
+) -> DealSettings | GridSettings:
+    """The settings of a bot trading candles of ``tf_seconds``: its decisions are made at
+    each candle's close, which is what its cooldown counts to."""
+    if isinstance(settings, DealSettings):
+        return replace(settings, candle_seconds=tf_seconds)
+    return settings

@@ -9,7 +9,8 @@ restart it rebuilds the state with :func:`restore`:
    (``opened_at``/``closed_at`` may be given as aware datetimes);
 2. ``open_orders`` = its PENDING and OPEN orders as ``PlaceOrder`` (``deal_seq`` = the
    position's ``seq``, ``price`` = ``limit_price``);
-3. ``restore(bot.id, bot.manager_state, deals, open_orders)``.
+3. ``restore(bot.id, bot.manager_state, deals, open_orders, realized_pnl)`` with
+   ``realized_pnl`` = the sum of the bot's closed positions' ``realized_pnl``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class DealState:
     grid_level: int | None = None
     order_seq: int = 0  # orders placed so far; numbers the next client order id
     open_orders: dict[str, PlaceOrder] = field(default_factory=dict)
+    # Candle time of the deal's latest limit buy fill. Limit buys fill last within a
+    # candle, so that candle's high came before the fill and may not start or raise
+    # the trailing take profit the fill re-armed. Only read in the same step as the
+    # fill (fills, then the decision), so it is not persisted.
+    limit_buy_filled_at: int | None = None
 
     def column_values(self) -> dict[str, Any]:
         """The ``Position`` column values (times as unix seconds)."""
@@ -76,7 +82,10 @@ class DealState:
         return cls(**data)
 
 
-DEAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(DealState) if f.name != "open_orders")
+_NOT_COLUMNS = frozenset({"open_orders", "limit_buy_filled_at"})
+DEAL_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in fields(DealState) if f.name not in _NOT_COLUMNS
+)
 
 
 @dataclass(slots=True)
@@ -107,6 +116,12 @@ class GridState:
 class BotState:
     """Everything the deal manager knows about one bot.
 
+    ``realized_pnl`` is the sum of the realised PnL of every deal the bot closed (the
+    engine sums its closed positions on restore): realised losses shrink what the bot
+    may commit (``book.spendable``). ``notes`` collects what a call wants the user to
+    see (a buy refused because the budget is exhausted); the engine drains it into
+    ``last_error`` and the signal log with ``take_notes``.
+
     ``deals`` are the open deals, oldest first. A deal that closes moves to ``closed``;
     a deal dropped before anything was bought (its first buy rejected or cancelled)
     moves to ``discarded``. The engine drains both with ``take_closed`` /
@@ -120,6 +135,8 @@ class BotState:
     next_deal_seq: int = 1
     last_deal_closed_at: int | None = None
     grid: GridState | None = None
+    realized_pnl: Decimal = ZERO
+    notes: list[str] = field(default_factory=list)
     # A stopped bot manages the deals it holds but enters nothing new (grid: no arming,
     # and its resting entry buys are withdrawn). Set by the engine, never persisted.
     entries_paused: bool = False
@@ -147,6 +164,10 @@ class BotState:
         discarded, self.discarded = self.discarded, []
         return discarded
 
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
+
     def to_manager_state(self) -> dict[str, Any]:
         """The JSON kept in ``Bot.manager_state``: what outlives the bot's deals."""
         return {
@@ -173,9 +194,12 @@ def restore(
     manager_state: Mapping[str, Any],
     deals: Iterable[DealState],
     open_orders: Iterable[PlaceOrder],
+    realized_pnl: Decimal = ZERO,
 ) -> BotState:
-    """Rebuild a bot's state from its persisted rows (see the module docstring)."""
+    """Rebuild a bot's state from its persisted rows (see the module docstring);
+    ``realized_pnl`` = the sum over the bot's closed positions."""
     state = BotState.from_manager_state(bot_id, manager_state)
+    state.realized_pnl = realized_pnl
     for deal in sorted(deals, key=lambda d: d.seq):
         if deal.status != OPEN:
             raise ValueError(f"deal {deal.seq} of bot {bot_id} is not open")

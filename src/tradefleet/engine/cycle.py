@@ -171,6 +171,7 @@ def advance_bot(
         problems += [
             f"order {r.intent.client_order_id} rejected: {r.reason}" for r in events.rejected
         ]
+        problems += events.notes
         writer.stepped(runtime, signal, problems)
         problems = []
         stepped += 1

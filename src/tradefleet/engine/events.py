@@ -27,6 +27,7 @@ class StepEvents:
     fills: list[tuple[WorkingOrder, Fill]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     touched_deals: set[int] = field(default_factory=set)  # deal seqs to write back
+    notes: list[str] = field(default_factory=list)  # the deal manager's, for the user
     signal: Signal | None = None
     candle_time: int | None = None
 

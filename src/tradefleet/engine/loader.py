@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tradefleet.db.models import Bot
-from tradefleet.deals.settings import DealSettings, GridSettings
+from tradefleet.deals.settings import DealSettings, GridSettings, on_timeframe
 from tradefleet.domain import ProductSpec
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.store import restore_state
@@ -21,7 +21,10 @@ def bot_marker(bot: Bot) -> str:
 def build_runtime(session: Session, bot: Bot, product: ProductSpec) -> BotRuntime:
     """A runtime for ``bot``; raises ValueError/KeyError when its stored config is invalid."""
     strategy = StrategyRegistry.create(bot.strategy_type, bot.strategy_config)
-    settings: DealSettings | GridSettings = strategy.deal_settings(bot.budget)
+    tf_seconds = timeframe_seconds(bot.timeframe)
+    settings: DealSettings | GridSettings = on_timeframe(
+        strategy.deal_settings(bot.budget), tf_seconds
+    )
     state, book, position_ids = restore_state(session, bot)
     state.entries_paused = not bot.is_active
     return BotRuntime(
@@ -29,7 +32,7 @@ def build_runtime(session: Session, bot: Bot, product: ProductSpec) -> BotRuntim
         name=bot.name,
         product=product,
         timeframe=bot.timeframe,
-        tf_seconds=timeframe_seconds(bot.timeframe),
+        tf_seconds=tf_seconds,
         strategy=strategy,
         settings=settings,
         state=state,

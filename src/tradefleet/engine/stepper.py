@@ -45,6 +45,7 @@ def run_step(runtime: BotRuntime, candle: Candle, signal: Signal, ctx: StepConte
     step.active_from = candle.time + runtime.tf_seconds
     step.take_fills(candle)
     step.apply(ctx.manager.on_candle(runtime.state, candle, signal, runtime.product, ctx.fees))
+    step.events.notes += runtime.state.take_notes()
     return step.events
 
 

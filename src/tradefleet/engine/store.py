@@ -40,6 +40,24 @@ def load_deals(session: Session, bot: Bot) -> tuple[list[DealState], dict[int, i
     return deals, {row.seq: row.id for row in rows}
 
 
+def realized_of(session: Session, bot: Bot) -> Decimal:
+    """The sum of the realised PnL of the bot's closed deals, summed exactly here (SQLite
+    keeps money as text, which its SUM would turn into floats)."""
+    rows = session.execute(
+        select(
+            Position.realized_pnl,
+            Position.sold_quote,
+            Position.sell_fees,
+            Position.bought_quote,
+            Position.buy_fees,
+        ).where(Position.bot_id == bot.id, Position.status != OPEN)
+    )
+    total = Decimal(0)
+    for pnl, sold, sell_fees, bought, buy_fees in rows:
+        total += pnl if pnl is not None else sold - sell_fees - bought - buy_fees
+    return total
+
+
 def load_orders(
     session: Session, bot: Bot, seq_by_position: dict[int, int]
 ) -> tuple[list[PlaceOrder], OrderBook]:
@@ -75,7 +93,7 @@ def restore_state(session: Session, bot: Bot) -> tuple[Any, OrderBook, dict[int,
     deals, position_ids = load_deals(session, bot)
     seq_by_position = {pid: seq for seq, pid in position_ids.items()}
     intents, book = load_orders(session, bot, seq_by_position)
-    state = restore(bot.id, bot.manager_state or {}, deals, intents)
+    state = restore(bot.id, bot.manager_state or {}, deals, intents, realized_of(session, bot))
     return state, book, position_ids
 
 

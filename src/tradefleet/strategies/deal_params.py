@@ -76,6 +76,13 @@ DEAL_PARAMETERS: tuple[StrategyParameter, ...] = (
         search_min=1, search_max=5,
         group="deal", description="Deals this bot may hold open at once.",
     ),
+    StrategyParameter(
+        name="compound_profits", type="bool", default=False, group="deal",
+        description=(
+            "Let realised profits be committed on top of the budget. Realised losses "
+            "always shrink what the bot may commit, so it never loses more than its budget."
+        ),
+    ),
 )  # fmt: skip
 
 
@@ -182,4 +189,5 @@ def build_deal_settings(
         cooldown_seconds=int(params.get("cooldown_minutes", 0)) * 60,
         max_active_deals=int(params.get("max_active_deals", 1)),
         entry_on_signal=True,
+        compound_profits=bool(params.get("compound_profits", False)),
     )

@@ -27,6 +27,7 @@ from .layout import (
     D_BOUGHT,
     D_CYCLE,
     D_LEVEL,
+    D_LIMIT_FILL,
     D_LOTS,
     D_OPENED,
     D_RECORD,
@@ -60,6 +61,7 @@ from .layout import (
     K_LIMIT_SELL,
     K_MARKET_BUY,
     K_STOP_SELL,
+    NO_TIME,
     O_CYCLE,
     O_DEAL,
     O_KIND,
@@ -112,6 +114,7 @@ def open_deal(st: State, slot: int, opened_at: int, level: int) -> None:
     di[slot, D_STOP] = -1
     di[slot, D_LEVEL] = level
     di[slot, D_CYCLE] = -1
+    di[slot, D_LIMIT_FILL] = NO_TIME
     rec = bi[B_RECORDS]
     bi[B_RECORDS] = rec + 1
     di[slot, D_RECORD] = rec
@@ -150,6 +153,15 @@ def total_committed(df: F64, dl: I64, bi: I64) -> float:
     for at in range(bi[B_DEALS]):
         total += committed(df, dl[at])
     return total
+
+
+@jit
+def spendable(bf: F64, compound: int, budget: float) -> float:
+    """``book.spendable``: the budget less realised losses (plus profits when compounding)."""
+    realized = float(bf[BF_REALIZED])
+    if compound == 0 and realized > 0.0:
+        realized = 0.0
+    return max(0.0, budget + realized)
 
 
 @jit

@@ -16,6 +16,7 @@ from .book import (
     execute,
     open_deal,
     record_buy,
+    spendable,
     total_committed,
 )
 from .jit import F64, I64, State, jit
@@ -56,7 +57,7 @@ def arm(st: State, pf: F64, gi: I64, gf: F64, cycles: I64, level: int, t: int, a
     if gi[level, G_BUY_OK] == 0:
         return
     cost = gf[level, GF_COST]
-    if gt_tol(total_committed(st[3], st[4], st[5]) + cost, pf[PF_BUDGET]):
+    if gt_tol(total_committed(st[3], st[4], st[5]) + cost, spendable(st[6], 0, pf[PF_BUDGET])):
         return
     cycles[level] += 1
     open_deal(st, level, t, level)
@@ -155,7 +156,7 @@ def thresholds(st: State, pf: F64, gi: I64, gf: F64) -> tuple[float, float, floa
         else:
             high = min(high, of[k, OF_PRICE])
     arm_above = math.inf
-    room = pf[PF_BUDGET]
+    room = spendable(st[6], 0, pf[PF_BUDGET])
     total = total_committed(st[3], st[4], st[5])
     for level in range(gi.shape[0] - 1):
         if di[level, D_ALIVE] != 0 or gi[level, G_BUY_OK] == 0:

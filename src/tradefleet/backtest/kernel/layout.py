@@ -34,6 +34,8 @@ CR_GRID = 4
 SIDE_BUY = 0
 SIDE_SELL = 1
 
+NO_TIME = -(2**62)  # a candle time no candle has
+
 # Orders: int columns.
 O_ALIVE = 0
 O_DEAL = 1  # deal slot
@@ -69,7 +71,8 @@ D_BUYS = 12  # working buy orders
 D_LEVEL = 13
 D_CYCLE = 14
 D_RECORD = 15  # row of the deal in the record table
-N_DI = 16
+D_LIMIT_FILL = 16  # candle time of the deal's latest limit buy fill; NO_TIME = none
+N_DI = 17
 # Deals: float columns.
 DF_BOUGHT_QUOTE = 0
 DF_BUY_FEES = 1
@@ -147,7 +150,7 @@ R_DISCARDED = 2
 
 # Parameters: int.
 PI_SAFETY_COUNT = 0
-PI_COOLDOWN = 1
+PI_COOLDOWN = 1  # cooldown_seconds - candle_seconds: compared with the candle's open time
 PI_MAX_DEALS = 2
 PI_ENTRY = 3
 PI_SIGNAL_EXIT = 4
@@ -165,7 +168,8 @@ PI_PRICE_DEN = 15
 PI_BASE_NUM = 16
 PI_BASE_DEN = 17
 PI_RUN = 18  # id of the run's exact context (``exact``)
-N_PI = 19
+PI_COMPOUND = 19  # realised profits raise what the bot may commit
+N_PI = 20
 # Parameters: float.
 PF_BUDGET = 0
 PF_BASE_QUOTE = 1

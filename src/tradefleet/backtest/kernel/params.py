@@ -104,7 +104,9 @@ def signal_params(
     adds_on = settings.add_order_quote > 0 and _market_buy_ok(add_quote, product)
     trailing = settings.take_profit_pct > 0 and settings.trailing_deviation_pct > 0
     ints[layout.PI_SAFETY_COUNT] = max(settings.safety_order_count, 0)
-    ints[layout.PI_COOLDOWN] = settings.cooldown_seconds
+    # The cooldown counts to the close of the deciding candle (time + candle_seconds).
+    ints[layout.PI_COOLDOWN] = settings.cooldown_seconds - settings.candle_seconds
+    ints[layout.PI_COMPOUND] = int(settings.compound_profits)
     ints[layout.PI_MAX_DEALS] = settings.max_active_deals
     ints[layout.PI_ENTRY] = int(settings.entry_on_signal)
     ints[layout.PI_SIGNAL_EXIT] = int(settings.signal_exit)

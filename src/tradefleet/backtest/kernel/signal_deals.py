@@ -16,6 +16,7 @@ from .book import (
     execute,
     open_deal,
     record_buy,
+    spendable,
     total_committed,
 )
 from .exact import exact_safety_order
@@ -33,6 +34,7 @@ from .layout import (
     D_ADDS,
     D_ALIVE,
     D_BOUGHT,
+    D_LIMIT_FILL,
     D_LOTS,
     D_MARKETS,
     D_SAFETY,
@@ -77,6 +79,7 @@ from .layout import (
     PI_BASE_NUM,
     PI_BASE_OK,
     PI_BELOW_AVG,
+    PI_COMPOUND,
     PI_COOLDOWN,
     PI_ENTRY,
     PI_MAX_DEALS,
@@ -212,10 +215,11 @@ def protect(st: State, pi: I64, pf: F64, slot: int, active: int) -> None:
 
 
 @jit
-def trail(st: State, pi: I64, pf: F64, slot: int, high: float, active: int) -> None:
-    """``exits.trail``: follow the high once it reached the activation price."""
+def trail(st: State, pi: I64, pf: F64, slot: int, t: int, high: float, active: int) -> None:
+    """``exits.trail``: follow the high once it reached the activation price; not on the
+    candle of a limit buy fill of the deal (its high came before the fill)."""
     di, df = st[2], st[3]
-    if pi[PI_TRAILING_ON] == 0 or di[slot, D_TP] < 0:
+    if pi[PI_TRAILING_ON] == 0 or di[slot, D_TP] < 0 or di[slot, D_LIMIT_FILL] == t:
         return
     if di[slot, D_TRAILING] == 0:
         if high < price_of(di[slot, D_TP], pi):
@@ -257,7 +261,8 @@ def place_safety_orders(st: State, pi: I64, pf: F64, ladder: F64, slot: int, act
         cost = limit_cost(ticks, lots, pi, pf[PF_MAKER])
         if gt_tol(committed(st[3], slot) + cost, pf[PF_CAP]):
             continue
-        if gt_tol(total_committed(st[3], st[4], st[5]) + cost, pf[PF_BUDGET]):
+        room = spendable(st[6], pi[PI_COMPOUND], pf[PF_BUDGET])
+        if gt_tol(total_committed(st[3], st[4], st[5]) + cost, room):
             continue
         if priced_order_ok(ticks, lots, pi, pf):
             price = price_of(ticks, pi)
@@ -296,11 +301,14 @@ def on_fill(
     oi, di = st[0], st[2]
     slot = oi[k, O_DEAL]
     purpose = oi[k, O_PURPOSE]
+    limit_buy = oi[k, O_KIND] == K_LIMIT_BUY
     row = execute(st, pi, pf, k, t, open_)
     if st[7][row, F_SIDE] == SIDE_SELL:
         close_deal(st, slot, row, _close_reason(purpose, di[slot, D_TRAILING]))
         return
     record_buy(st, pi, slot, row)
+    if limit_buy:
+        di[slot, D_LIMIT_FILL] = t
     if purpose == P_BASE:
         place_safety_orders(st, pi, pf, ladder, slot, active)
     elif purpose == P_SAFETY:
@@ -361,9 +369,12 @@ def exit_close(di: I64, df: F64, pi: I64, pf: F64, slot: int) -> float:
 
 
 @jit
-def fits_budget(df: F64, dl: I64, bi: I64, pf: F64, deal_committed: float, quote: float) -> bool:
-    within = le_tol(deal_committed + quote, pf[PF_CAP])
-    return within and le_tol(total_committed(df, dl, bi) + quote, pf[PF_BUDGET])
+def fits_budget(st: State, pi: I64, pf: F64, deal_committed: float, quote: float) -> bool:
+    """``manager._fits``: within the deal cap and what the bot may commit (``spendable``)."""
+    if not le_tol(deal_committed + quote, pf[PF_CAP]):
+        return False
+    room = spendable(st[6], pi[PI_COMPOUND], pf[PF_BUDGET])
+    return le_tol(total_committed(st[3], st[4], st[5]) + quote, room)
 
 
 @jit
@@ -378,7 +389,7 @@ def _add(st: State, pi: I64, pf: F64, close: float, active: int) -> bool:
     if pi[PI_BELOW_AVG] != 0 and not lt_tol(close, df[slot, DF_AVG]):
         return False
     quote = pf[PF_ADD_QUOTE]
-    if not fits_budget(st[3], st[4], st[5], pf, committed(df, slot), quote):
+    if not fits_budget(st, pi, pf, committed(df, slot), quote):
         return False
     _market_buy(st, slot, P_ADD, quote, active)
     return True
@@ -414,7 +425,7 @@ def _open(st: State, pi: I64, pf: F64, t: int, active: int) -> None:
     if bi[B_HAS_LAST] != 0 and t - bi[B_LAST_CLOSED] < pi[PI_COOLDOWN]:
         return
     quote = pf[PF_BASE_QUOTE]
-    if not fits_budget(st[3], st[4], st[5], pf, 0.0, quote) or pi[PI_BASE_OK] == 0:
+    if not fits_budget(st, pi, pf, 0.0, quote) or pi[PI_BASE_OK] == 0:
         return
     slot = 0
     while di[slot, D_ALIVE] != 0:
@@ -461,7 +472,7 @@ def on_candle(
         if action < 0 and exit_allowed(di, st[3], pi, pf, slot, close):
             _sell_all(st, pi, slot, active)
         else:
-            trail(st, pi, pf, slot, high, active)
+            trail(st, pi, pf, slot, t, high, active)
     if action > 0 and pi[PI_ENTRY] != 0 and not _add(st, pi, pf, close, active):
         _open(st, pi, pf, t, active)
 

@@ -85,13 +85,13 @@ def buy_thresholds(st: State, pi: I64, pf: F64) -> tuple[float, float]:
     if count > 0 and pi[PI_ADD_OK] != 0:
         slot = dl[count - 1]
         quote = pf[PF_ADD_QUOTE]
-        if settled(di, slot) and fits_budget(st[3], st[4], st[5], pf, committed(df, slot), quote):
+        if settled(di, slot) and fits_budget(st, pi, pf, committed(df, slot), quote):
             add_below = df[slot, DF_AVG] if pi[PI_BELOW_AVG] != 0 else math.inf
     open_from = math.inf
     if (
         count < pi[PI_MAX_DEALS]
         and pi[PI_BASE_OK] != 0
-        and fits_budget(st[3], st[4], st[5], pf, 0.0, pf[PF_BASE_QUOTE])
+        and fits_budget(st, pi, pf, 0.0, pf[PF_BASE_QUOTE])
     ):
         open_from = -math.inf
         if bi[B_HAS_LAST] != 0:
