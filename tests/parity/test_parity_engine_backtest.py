@@ -17,9 +17,11 @@ import asyncio
 import itertools
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from tests.parity.parity_testkit import (
     BUDGET,
     FEES,
@@ -38,9 +40,14 @@ from tests.parity.parity_testkit import (
 from tradefleet.backtest.data import load_period
 from tradefleet.backtest.runner import BacktestResult, run_backtest
 from tradefleet.db.migrate import upgrade_database
+from tradefleet.db.models import Signal
+from tradefleet.db.session import make_engine, make_session_factory
+from tradefleet.domain import Side
 from tradefleet.market.products import default_spec
+from tradefleet.money import canonical, round_nearest
 from tradefleet.strategies import StrategyRegistry
 
+D = Decimal
 CANDLES = 600
 MISSING = {300, 301, 455}  # gaps: an order placed before one fills on the next candle present
 DEAL = {"safety_order_pct": 10.0}
@@ -93,6 +100,20 @@ PLANS = [
         },
     ),
     BotPlan(
+        "ema losing all in",
+        "ema_cross",
+        {"fast_period": 3, "slow_period": 7, "buy_pct": 97, "cooldown_minutes": 3},
+    ),
+    BotPlan(
+        "rsi trailing after safety",
+        "rsi",
+        {
+            "rsi_period": 5, "oversold": 40, "overbought": 75, "profit_target_pct": 5,
+            "take_profit_pct": 0.2, "trailing_deviation_pct": 0.1, "safety_order_count": 3,
+            "safety_order_deviation_pct": 0.5, **DEAL,
+        },
+    ),
+    BotPlan(
         "grid",
         "grid",
         {"lower_price": 0.048, "upper_price": 0.052, "levels": 9, "quote_per_level": 0.008},
@@ -117,7 +138,8 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Replayed:
     candles = [c for i, c in enumerate(walk) if i not in MISSING]
     path = write_replay(directory / "replay", candles)
     bot_ids = asyncio.run(run_engine(url, directory / "replay", PLANS, candles))
-    assert engine_errors(url) == {}
+    errors = engine_errors(url)
+    assert all(message.startswith("budget exhausted") for message in errors.values()), errors
     return Replayed(url, path, bot_ids)
 
 
@@ -185,3 +207,60 @@ def test_the_replay_exercises_every_exit_and_safety_orders(replayed: Replayed) -
     opened = sorted((d.opened_at, d.closed_at or 2**62) for d in several.deals)
     overlapping = any(b[0] < a[1] for a, b in itertools.pairwise(opened))
     assert overlapping, "the several-deals plan never held two deals at once"
+
+
+def test_the_losing_bot_stops_at_its_budget(replayed: Replayed) -> None:
+    """All in at 97 % of the budget on a fee-heavy trend follower: once its realised
+    losses pass 3 % of the budget it cannot pay a base order and says so, in the engine
+    and in the backtest, and it never pays out more than its budget."""
+    plan = next(p for p in PLANS if p.name == "ema losing all in")
+    result = _backtest(replayed.path, plan)
+    m = result.metrics
+    assert m.realized_pnl < -BUDGET * 3 / 100 and m.total_return_pct < 0
+    assert m.sharpe is not None and m.sharpe < 0
+    assert m.sortino is not None and m.sortino < 0
+    assert float(result.equity.min()) > 0
+    assert m.funds_needed_peak <= BUDGET
+    paid, peak = D(0), D(0)
+    for fill in result.fills:
+        buy = fill.side is Side.BUY
+        paid += fill.quote_amount + fill.fee if buy else fill.fee - fill.quote_amount
+        peak = max(peak, paid)
+    assert peak == m.funds_needed_peak
+    with make_session_factory(make_engine(replayed.url))() as session:
+        notes = session.scalars(
+            select(Signal.reason).where(
+                Signal.bot_id == replayed.bot_ids[plan.name], Signal.action == "error"
+            )
+        ).all()
+    assert notes, "the losing bot never ran out of budget"
+    assert all(n.startswith("budget exhausted: realised loss ") for n in notes)
+    loss = canonical(-m.realized_pnl)
+    assert notes[-1] == f"budget exhausted: realised loss {loss} of budget {BUDGET}"
+
+
+def test_the_trailing_plan_has_safety_fills_under_a_high_above_the_activation(
+    replayed: Replayed,
+) -> None:
+    """The rule of issue 7 part 2 matters in this replay: some candle fills safety orders
+    and has a high at or above the deal's new activation price, which must not start
+    the trail (engine, reference and kernel agree on the fills above)."""
+    plan = next(p for p in PLANS if p.name == "rsi trailing after safety")
+    result = _backtest(replayed.path, plan)
+    candles = load_period(replayed.path, "1m", warmup=1, allow_gaps=True).candles
+    highs = dict(zip(candles.time.tolist(), candles.high.tolist(), strict=True))
+    product = default_spec(PRODUCT_ID)
+    bought: dict[str, tuple[D, D]] = {}
+    blocked = 0
+    for fill in result.fills:
+        deal = fill.client_order_id.split("-")[2]
+        if fill.side is Side.SELL:
+            bought.pop(deal, None)
+            continue
+        quote, base = bought.get(deal, (D(0), D(0)))
+        bought[deal] = (quote + fill.quote_amount, base + fill.base_amount)
+        if "-s" in fill.client_order_id[3:]:
+            quote, base = bought[deal]
+            activation = round_nearest(quote / base * D("1.002"), product.price_increment)
+            blocked += D(repr(highs[fill.time])) >= activation
+    assert blocked >= 1
