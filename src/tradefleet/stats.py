@@ -10,6 +10,11 @@ Definitions, so the UI, the API and the tests agree:
   profit or taker market sell). ``None`` when a last price is missing for any open deal.
 - *realized PnL* = sum of the closed deals' ``realized_pnl`` (computed from their amounts
   when the column is empty); the percentage is of the bot's budget.
+- *budget available* = what the bot may commit in all: its budget less its realised
+  losses, ``budget + min(realized PnL, 0)`` (with ``compound_profits``, ``budget +
+  realized PnL``), never below 0 (``deals.book.spendable``); *budget free* = budget
+  available - funds in use. A bot whose next order does not fit its free budget does
+  not place it ("budget exhausted" in its ``last_error`` and signal log).
 - *win rate* = closed deals with realized PnL > 0 / closed deals, in percent.
 - *max drawdown* = the largest fall from a peak of the realized equity curve, in percent of
   that peak. The curve starts at the budget and adds each closed deal's realized PnL in
@@ -74,6 +79,8 @@ class BotStats:
     fees_paid: Decimal
     max_drawdown_pct: Decimal
     funds_in_use: Decimal
+    budget_available: Decimal
+    budget_free: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +165,17 @@ def bot_stats(
     quote_currency: str,
     deals: Iterable[DealRecord],
     last_prices: Mapping[str, Decimal],
+    *,
+    compound_profits: bool = False,
 ) -> BotStats:
     """All figures for one bot; ``last_prices`` maps product id -> last traded price."""
     deals = list(deals)
     closed = [d for d in deals if is_closed(d)]
     still_open = [d for d in deals if not is_closed(d)]
     realized = canonical(sum((deal_realized(d) for d in closed), ZERO))
+    in_use = canonical(sum((deal_cost(d) for d in still_open), ZERO))
+    counted = realized if compound_profits or realized < 0 else ZERO
+    available = canonical(max(ZERO, budget + counted))
     wins = sum(1 for d in closed if deal_realized(d) > 0)
     return BotStats(
         quote_currency=quote_currency,
@@ -182,7 +194,9 @@ def bot_stats(
         average_deal_seconds=average_seconds(closed),
         fees_paid=canonical(sum((d.buy_fees + d.sell_fees for d in deals), ZERO)),
         max_drawdown_pct=max_drawdown_pct(budget, closed),
-        funds_in_use=canonical(sum((deal_cost(d) for d in still_open), ZERO)),
+        funds_in_use=in_use,
+        budget_available=available,
+        budget_free=canonical(max(ZERO, available - in_use)),
     )
 
 

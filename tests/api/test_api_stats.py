@@ -28,6 +28,8 @@ def test_bot_stats_are_exact(api: TestClient, seeded: Seeded) -> None:
         "fees_paid": "0.001328",  # 0.0006 + 0.00044 + 0.000288
         "max_drawdown_pct": "0",
         "funds_in_use": "0.048288",
+        "budget_available": "1",  # a profit is not reinvested without compound_profits
+        "budget_free": "0.951712",  # 1 - 0.048288
     }
 
 

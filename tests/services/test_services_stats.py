@@ -93,6 +93,8 @@ def test_every_figure_of_a_bot_with_three_closed_and_one_open_deal() -> None:
         # equity 1 -> 1.00896 (peak) -> 0.98704 -> 0.99204; 0.02192 / 1.00896 = 2.17253...%
         max_drawdown_pct=d("2.1725"),
         funds_in_use=d("0.048288"),
+        budget_available=d("0.99204"),  # the budget of 1 less the realised loss 0.00796
+        budget_free=d("0.943752"),  # 0.99204 - 0.048288
     )
 
 
@@ -204,3 +206,16 @@ def test_an_unknown_unrealized_makes_the_currency_total_unknown() -> None:
 
 def test_quote_currency_of_a_product() -> None:
     assert (quote_currency_of("ETH-BTC"), quote_currency_of("btc-usdc")) == ("BTC", "USDC")
+
+
+def test_compounding_bots_may_commit_their_profits_too() -> None:
+    # WIN alone: realised +0.00896 raises what a compounding bot may commit, only that.
+    plain = bot_stats(d("1"), "BTC", [WIN, OPEN], {"ETH-BTC": d("0.052")})
+    compounding = bot_stats(
+        d("1"), "BTC", [WIN, OPEN], {"ETH-BTC": d("0.052")}, compound_profits=True
+    )
+    assert (plain.budget_available, plain.budget_free) == (d("1"), d("0.951712"))
+    assert (compounding.budget_available, compounding.budget_free) == (
+        d("1.00896"),
+        d("0.960672"),  # 1.00896 - 0.048288
+    )

@@ -37,7 +37,10 @@ async def last_prices(market: MarketView, positions: Iterable[Position]) -> dict
 
 def _stats(bot: Bot, positions: list[Position], prices: dict[str, Decimal]) -> BotStats:
     own = [p for p in positions if p.bot_id == bot.id]
-    return bot_stats(bot.budget, quote_currency_of(bot.product_id), own, prices)
+    compound = bool((bot.strategy_config or {}).get("compound_profits", False))
+    return bot_stats(
+        bot.budget, quote_currency_of(bot.product_id), own, prices, compound_profits=compound
+    )
 
 
 @router.get("/bots/{bot_id}/stats")

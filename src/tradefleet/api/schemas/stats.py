@@ -24,6 +24,10 @@ class BotStatsPublic(BaseModel):
     fees_paid: Money
     max_drawdown_pct: Money
     funds_in_use: Money
+    budget_available: Money = Field(
+        description="what the bot may commit: its budget less its realised losses"
+    )
+    budget_free: Money = Field(description="budget available less funds in use")
 
 
 class QuoteTotalsPublic(BaseModel):
