@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from tests.engine.engine_testkit import (
 )
 from tradefleet.db.models import Bot, Order, Position
 from tradefleet.db.models import Fill as FillRow
+from tradefleet.db.models import Signal as SignalRow
 from tradefleet.domain import FeeSchedule
 from tradefleet.money import fee_for
 
@@ -112,6 +114,45 @@ async def test_budget_is_never_exceeded_by_a_bot(migrated_url: str) -> None:
         assert Decimal("0.04") < spent <= Decimal("0.05")
         rows = fill_rows(harness.sessions)
         assert len(rows) == 5 and all(row[1] == bot_id for row in rows)
+
+
+async def test_realised_losses_on_record_shrink_what_a_loaded_bot_may_commit(
+    migrated_url: str,
+) -> None:
+    """The engine sums the bot's closed deals when it loads it (after a restart too): a
+    budget of 0.05 with 0.03 lost on record leaves 0.02, two buys of 0.01, and the
+    refusals are in the signal log."""
+    harness = await make_harness(migrated_url)
+    config = {"buy_amount": 0.01, "interval_minutes": 1, "take_profit_pct": 50}
+    bot_id = await create_bot(harness, "dca", "simple_dca", config, budget="0.05")
+    with harness.sessions() as session:
+        bot = session.get(Bot, bot_id)
+        assert bot is not None
+        bot.manager_state = {"next_deal_seq": 2}
+        session.add(
+            Position(
+                bot_id=bot_id, seq=1, product_id="ETH-BTC", status="closed",
+                opened_at=datetime(2023, 1, 1, tzinfo=UTC),
+                closed_at=datetime(2023, 1, 2, tzinfo=UTC), close_reason="stop_loss",
+                bought_base=Decimal(1), bought_quote=Decimal("0.05"), buy_fees=Decimal(0),
+                sold_base=Decimal(1), sold_quote=Decimal("0.02"), sell_fees=Decimal(0),
+                realized_pnl=Decimal("-0.03"),
+            )
+        )  # fmt: skip
+        session.commit()
+    await harness.run(10)
+    with harness.sessions() as session:
+        buys = [f for f in session.scalars(select(FillRow)) if f.side == "buy"]
+        spent = sum((f.quote_amount + f.fee for f in buys), Decimal(0))
+        assert len(buys) == 2 and spent <= Decimal("0.02")
+        notes = set(
+            session.scalars(
+                select(SignalRow.reason).where(
+                    SignalRow.bot_id == bot_id, SignalRow.action == "error"
+                )
+            )
+        )
+    assert notes == {"budget exhausted: realised loss 0.03 of budget 0.05"}
 
 
 async def test_a_trade_drops_the_cached_price_of_its_product(migrated_url: str) -> None:
