@@ -4,12 +4,15 @@
 
 Generates a seeded random walk (about 70 % annualised volatility, prices on a 0.01 grid)
 and, for every registered strategy with its default parameters (the grid's range set
-around the price), times the strategy's indicator computation (TA-Lib) plus the compiled
-kernel over all candles, after a warm-up call. Prints candles per second (best of
+around the price), and again for every signal strategy with its deal settings on (five
+safety orders, take profit, trailing, stop loss: ``DEAL_CONFIG``), times the strategy's
+indicator computation (TA-Lib) plus the compiled kernel over all candles, after a
+warm-up call, and ``run_backtest`` end to end. Prints candles per second (best of
 ``--repeat``), the first call's compile or cache-load time, fills and deals, and the
-memory the year takes. When ``vectorbt`` and ``backtesting`` are installed (bench-only
-extras, not project dependencies) it runs the same plain RSI rules in both and prints
-the ratios. Prints figures only; it asserts nothing.
+memory the year takes (traced allocations, and each fresh process's own peak RSS). When
+``vectorbt`` and ``backtesting`` are installed (bench-only extras, not project
+dependencies) it runs the same plain RSI rules in both and prints the ratios to
+tradefleet's kernel and to its ``run_backtest``. Prints figures only; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +50,18 @@ PRODUCT = ProductSpec(
 )
 FEES = FeeSchedule()
 RSI_PERIOD, OVERSOLD, OVERBOUGHT = 14, 30.0, 70.0
+DEAL_CONFIG: dict[str, Any] = {
+    "safety_order_count": 5,  # at 1, 2, 3, 4 and 5 % below the base price
+    "safety_order_pct": 10,  # 10 % of the budget each: ema_cross's 50 % entry + 5 x 10 % fits
+    "safety_order_deviation_pct": 1,
+    "take_profit_pct": 1.5,
+    "trailing_deviation_pct": 0.5,
+    "stop_loss_pct": 5,
+}
+"""Deal settings every signal strategy is also timed with (the ones it takes: simple_dca
+has no safety orders); the grid has none and runs as with its defaults."""
+VARIANTS = ("defaults", "deal settings")
+BASELINE_CANDLES = 1_000  # a child process that does almost nothing, to compare peaks with
 
 
 def make_candles(count: int, seed: int = 7, start_price: float = 2000.0) -> CandleArrays:
@@ -68,10 +83,19 @@ def make_candles(count: int, seed: int = 7, start_price: float = 2000.0) -> Cand
     )
 
 
-def strategy_for(strategy_id: str, candles: CandleArrays) -> TradingStrategy:
-    """Default parameters; the grid gets a range around the first price."""
+def strategy_for(
+    strategy_id: str, candles: CandleArrays, variant: str = VARIANTS[0]
+) -> TradingStrategy:
+    """Default parameters, or with ``DEAL_CONFIG`` as far as the strategy takes it; the grid
+    gets a range around the first price."""
     if strategy_id != "grid":
-        return StrategyRegistry.create(strategy_id, None)
+        if variant == "defaults":
+            return StrategyRegistry.create(strategy_id, None)
+        definition = StrategyRegistry.get(strategy_id).definition
+        names = {parameter.name for parameter in definition.parameters}
+        return StrategyRegistry.create(
+            strategy_id, {name: value for name, value in DEAL_CONFIG.items() if name in names}
+        )
     price = float(candles.close[0])
     config = {
         "lower_price": round(price * 0.7, 2),
@@ -120,14 +144,15 @@ def traced_peak_mb(action: Callable[[], object]) -> float:
     return peak / 1e6
 
 
-def bench_strategies(candles: CandleArrays, repeat: int) -> float:
+def bench_strategies(candles: CandleArrays, repeat: int, variant: str) -> float:
     """One line per strategy; returns the slowest strategy's candles per second."""
     count = len(candles)
+    print(f"kernel only (indicators + kernel), {variant}:")
     print(f"{'strategy':<12}{'first call':>11}{'indicators':>12}{'kernel':>10}"
           f"{'total':>10}{'M candles/s':>13}{'fills':>8}{'deals':>7}{'traced MB':>11}")  # fmt: skip
     slowest = float("inf")
     for cls in StrategyRegistry.all():
-        strategy = strategy_for(cls.definition.id, candles)
+        strategy = strategy_for(cls.definition.id, candles, variant)
         started = time.perf_counter()
         result = backtest(strategy, candles)
         first = time.perf_counter() - started
@@ -152,10 +177,27 @@ def peak_rss_mb(strategy_id: str, count: int) -> float:
     return float(output.split()[-1])
 
 
+def own_peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM), in MB.
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: on Linux that survives exec, so a child
+    started by this (large) benchmark would report the parent's peak. VmHWM belongs to
+    the address space, which exec replaces.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc: not Linux
+
+
 def _rss_child(strategy_id: str, count: int) -> None:
     candles = make_candles(count)
     backtest(strategy_for(strategy_id, candles), candles)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3)
+    print(own_peak_rss_mb())
 
 
 def rsi_signals(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -226,20 +268,24 @@ def bench_backtesting(candles: CandleArrays) -> float | None:
     return seconds
 
 
-def bench_end_to_end(candles: CandleArrays, repeat: int) -> None:
+def end_to_end(strategy: TradingStrategy, candles: CandleArrays) -> Any:
+    """``run_backtest`` as ``tradefleet backtest`` calls it (default engine)."""
+    s = strategy
+    return run_backtest(s.definition.id, s.params, candles, PRODUCT, BUDGET, FEES, timeframe="1m")
+
+
+def bench_end_to_end(candles: CandleArrays, repeat: int, variant: str) -> None:
     """What ``tradefleet backtest`` does in-process: ``run_backtest`` with the default
     engine, i.e. the kernel plus the exact fill and deal columns, the equity curve and
     every metric; then, separately, building the exact ``Fill`` and ``DealSummary``
     objects, which only a report (JSON, plot, API) reads."""
-    print("end to end, run_backtest (exact fills and deals as columns, equity, metrics)"
-          " | + building the Fill and DealSummary objects:")  # fmt: skip
+    print(f"end to end, run_backtest, {variant} (exact fills and deals as columns, equity,"
+          " metrics) | + building the Fill and DealSummary objects:")  # fmt: skip
     for cls in StrategyRegistry.all():
-        strategy = strategy_for(cls.definition.id, candles)
+        strategy = strategy_for(cls.definition.id, candles, variant)
 
         def run(s: TradingStrategy = strategy) -> Any:
-            return run_backtest(
-                s.definition.id, s.params, candles, PRODUCT, BUDGET, FEES, timeframe="1m"
-            )
+            return end_to_end(s, candles)
 
         seconds = best_time(run, max(1, repeat // 2))
 
@@ -251,6 +297,24 @@ def bench_end_to_end(candles: CandleArrays, repeat: int) -> None:
         rate = len(candles) / seconds / 1e6
         print(f"  {cls.definition.id:<12}{seconds:8.3f} s {rate:8.1f} M candles/s"
               f" | {whole:8.3f} s {len(candles) / whole / 1e6:8.1f} M candles/s")  # fmt: skip
+
+
+def compare_rsi(candles: CandleArrays, repeat: int) -> None:
+    """The RSI strategy (full deal logic, defaults) against vectorbt and backtesting.py's
+    plain RSI rules: as kernel only and as ``run_backtest`` end to end."""
+    rsi = strategy_for("rsi", candles)
+    kernel = best_time(lambda: backtest(rsi, candles), repeat)
+    whole = best_time(lambda: end_to_end(rsi, candles), max(1, repeat // 2))
+    ours = (f"tradefleet rsi (full deal logic): kernel {kernel * 1e3:.1f} ms, "
+            f"run_backtest end to end {whole * 1e3:.1f} ms")  # fmt: skip
+    vbt_seconds = bench_vectorbt(candles, repeat)
+    if vbt_seconds is not None:
+        print(f"  {ours}; vectorbt's time / tradefleet's: kernel {vbt_seconds / kernel:.1f}, "
+              f"end to end {vbt_seconds / whole:.1f}")  # fmt: skip
+    bt_seconds = bench_backtesting(candles)
+    if bt_seconds is not None:
+        print(f"  {ours}; backtesting.py's time / tradefleet's: kernel "
+              f"{bt_seconds / kernel:.0f}, end to end {bt_seconds / whole:.0f}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -265,20 +329,22 @@ def main(argv: list[str] | None = None) -> None:
     candles = make_candles(args.candles)
     print(f"{len(candles):,} one-minute candles, seed 7, python {sys.version.split()[0]}, "
           f"one core; best of {args.repeat}")  # fmt: skip
-    slowest = bench_strategies(candles, args.repeat)
-    print(f"slowest strategy: {slowest / 1e6:.1f} M candles/s")
-    bench_end_to_end(candles, args.repeat)
+    print("deal settings: " + ", ".join(f"{k} {v}" for k, v in DEAL_CONFIG.items()))
+    for variant in VARIANTS:
+        slowest = bench_strategies(candles, args.repeat, variant)
+        print(f"slowest strategy, {variant}: {slowest / 1e6:.1f} M candles/s")
+    for variant in VARIANTS:
+        bench_end_to_end(candles, args.repeat, variant)
     peaks = {cls.definition.id: peak_rss_mb(cls.definition.id, len(candles))
              for cls in StrategyRegistry.all()}  # fmt: skip
-    print("peak RSS of a fresh process backtesting the year: "
+    print("peak RSS of a fresh process backtesting the year (its own VmHWM): "
           + ", ".join(f"{name} {mb:.0f} MB" for name, mb in peaks.items()))  # fmt: skip
-    ours = best_time(lambda: backtest(strategy_for("rsi", candles), candles), args.repeat)
-    vbt_seconds = bench_vectorbt(candles, args.repeat)
-    if vbt_seconds is not None:
-        print(f"  tradefleet rsi (full deal logic) is {vbt_seconds / ours:.1f}x vectorbt")
-    bt_seconds = bench_backtesting(candles)
-    if bt_seconds is not None:
-        print(f"  tradefleet rsi (full deal logic) is {bt_seconds / ours:.0f}x backtesting.py")
+    baseline = peak_rss_mb("rsi", BASELINE_CANDLES)
+    print(
+        f"  the same process over {BASELINE_CANDLES:,} candles (interpreter, numba, TA-Lib): "
+        f"rsi {baseline:.0f} MB; this benchmark's own peak so far {own_peak_rss_mb():.0f} MB"
+    )
+    compare_rsi(candles, args.repeat)
 
 
 if __name__ == "__main__":

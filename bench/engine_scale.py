@@ -1,7 +1,8 @@
 """Engine scale benchmark: 1,000 active bots over 50 products on the simulated market.
 
 Prints seconds per engine cycle (every bot evaluated on a newly closed candle), candle
-fetches per cycle (must equal the distinct product x timeframe pairs) and peak memory.
+fetches per cycle (must equal the distinct product x timeframe pairs), bots stepped and
+bot steps failed per cycle (should be 0), and peak memory.
 
     .venv/bin/python bench/engine_scale.py [--bots 1000] [--products 50] [--cycles 20]
         [--database-url URL]   (default: a fresh SQLite file in a temporary folder)
@@ -16,15 +17,20 @@ import statistics
 import tempfile
 import time
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from tradefleet.config import MarketKind, Settings
 from tradefleet.db.migrate import upgrade_database
 from tradefleet.db.models import Bot, Fill, Position
 from tradefleet.db.session import make_engine, make_session_factory
+from tradefleet.deals.grid import grid_levels
+from tradefleet.deals.settings import GridSettings
+from tradefleet.domain import ProductSpec
 from tradefleet.engine.runner import Engine
 from tradefleet.market import ManualClock, MarketService, SimulatedSource
 from tradefleet.market.products import simulated_catalog
+from tradefleet.strategies import StrategyRegistry
 
 TIMEFRAME = "5m"
 TF_SECONDS = 300
@@ -36,6 +42,34 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "simple_dca": {"interval_minutes": 60, "take_profit_pct": 1},
     "ema_cross": {"take_profit_pct": 2, "trailing_deviation_pct": 0.5},
 }
+GRID_LEVELS = 11  # the price in the middle, five levels either side
+GRID_STEP = Decimal("0.006")  # levels 0.6 % of the price apart ...
+GRID_MIN_TICKS = 5  # ... but at least this many price increments, on coarse-tick products
+
+
+def grid_config(price: float, spec: ProductSpec, budget: Decimal) -> dict[str, Any]:
+    """A grid around ``price`` whose levels are whole ticks at least GRID_MIN_TICKS apart
+    (a ±3 % range would put levels on the same tick where the price is a few hundred
+    ticks) and whose buy levels cost half the budget; checked as the engine will."""
+    tick = spec.price_increment
+    middle = max(round(Decimal(price) / tick), 1)  # in ticks
+    step = max(int(middle * GRID_STEP), GRID_MIN_TICKS)
+    half = GRID_LEVELS // 2
+    if middle - half * step < 1:
+        raise SystemExit(f"{spec.product_id}: price {price} too few ticks for a grid")
+    config: dict[str, Any] = {
+        "lower_price": float((middle - half * step) * tick),
+        "upper_price": float((middle + half * step) * tick),
+        "levels": GRID_LEVELS,
+        "quote_per_level": float(budget / (2 * (GRID_LEVELS - 1))),
+    }
+    settings = StrategyRegistry.create("grid", config).deal_settings(budget)  # budget check
+    if not isinstance(settings, GridSettings):
+        raise SystemExit("the grid strategy did not give grid settings")
+    levels = grid_levels(settings, spec)  # what the engine computes on the first candle
+    if min(b - a for a, b in pairwise(levels)) < GRID_MIN_TICKS * tick:
+        raise SystemExit(f"{spec.product_id}: grid levels {levels} are too close together")
+    return config
 
 
 def bot_rows(bots: int, products: int, prices: dict[str, float]) -> list[Bot]:
@@ -50,13 +84,7 @@ def bot_rows(bots: int, products: int, prices: dict[str, float]) -> list[Bot]:
         if strategy == "simple_dca":
             config["buy_amount"] = float(budget / 20)
         if strategy == "grid":
-            price = prices[spec.product_id]
-            config = {
-                "lower_price": price * 0.97,
-                "upper_price": price * 1.03,
-                "levels": 11,
-                "quote_per_level": float(budget / 20),
-            }
+            config = grid_config(prices[spec.product_id], spec, budget)
         rows.append(
             Bot(
                 name=f"bot {index:04d}",
@@ -122,6 +150,7 @@ async def main(args: argparse.Namespace) -> None:
         f"(distinct product x timeframe pairs: {pairs})"
     )
     print(f"bots stepped per cycle: {sorted({r.bots_stepped for r in reports})}")
+    print(f"bot steps failed per cycle: {sorted({r.errors for r in reports})} (should be 0)")
     print(f"fills: {fills}, deals: {deals}, bots with errors: {errors}")
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
 

@@ -218,3 +218,25 @@ def test_a_terminal_gets_a_progress_bar(tmp_path: Path, monkeypatch: pytest.Monk
     assert result.exit_code == 0, result.output
     assert updates[-1] == 5
     assert "total return" in screen.getvalue()
+
+
+def test_the_warmup_candles_left_untraded_are_named(tmp_path: Path) -> None:
+    # simple_dca needs one candle of history, so without --from candle T0 only warms up.
+    whole = _invoke(tmp_path)
+    assert whole.exit_code == 0, whole.output
+    assert whole.stderr.splitlines() == [
+        "note: the first candle of the file is the strategy's warm-up and is not traded"
+    ]
+    wider = _invoke(tmp_path, "--strategy", "bollinger", "--config", '{"bb_period": 2}')
+    assert wider.exit_code == 0, wider.output
+    assert wider.stderr.splitlines() == [
+        "note: the first 2 candles of the file are the strategy's warm-up and are not traded"
+    ]
+    # --from at the file's first candle: that candle lacks its history, so it is not traded.
+    late = _invoke(tmp_path, "--from", str(T0))
+    assert late.stderr.splitlines() == [
+        "note: the first 1 candle(s) of the period were not traded: the file has too little "
+        "history before them for the strategy's indicators"
+    ]
+    # --from one candle later: the candle before it is the warm-up, as asked; nothing to say.
+    assert _invoke(tmp_path, "--from", str(T0 + 60)).stderr == ""

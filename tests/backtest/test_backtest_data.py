@@ -65,6 +65,15 @@ def test_unsorted_duplicate_and_inconsistent_rows_name_their_line(tmp_path: Path
     assert _error(text) == f"{text}:3: open 'abc' is not a number"
 
 
+def test_zero_volume_loads_but_negative_volume_and_zero_prices_are_named(tmp_path: Path) -> None:
+    quiet = write_csv(tmp_path / "q.csv", [f"{HOUR},100,100,100,100,0"])
+    assert load_candles(quiet).volume.tolist() == [0.0]
+    negative = write_csv(tmp_path / "v.csv", [row(HOUR), f"{HOUR + 60},100,101,99,100,-1"])
+    assert _error(negative) == f"{negative}:3: volume '-1' must be a non-negative number"
+    zero = write_csv(tmp_path / "z.csv", [f"{HOUR},100,101,0,100,1"])
+    assert _error(zero) == f"{zero}:2: low '0' must be a positive number"
+
+
 def test_a_gap_is_an_error_naming_the_first_one(tmp_path: Path) -> None:
     rows = [row(HOUR), row(HOUR + 60), row(HOUR + 240), row(HOUR + 300), row(HOUR + 600)]
     path = write_csv(tmp_path / "gap.csv", rows)
@@ -138,7 +147,7 @@ def _parquet(path: Path, times: list[int], **columns: list[float]) -> Path:
         "high": columns.get("high", [101.0] * count),
         "low": columns.get("low", [99.0] * count),
         "close": columns.get("close", [100.0] * count),
-        "volume": [1.0] * count,
+        "volume": columns.get("volume", [1.0] * count),
     }
     pq.write_table(pa.table(data), path)
     return path
@@ -171,6 +180,8 @@ def test_parquet_problems_name_the_row(tmp_path: Path) -> None:
     assert _error(high) == f"{high} row 2: high is below max(open, close)"
     zero = _parquet(tmp_path / "z.parquet", [HOUR], low=[0.0])
     assert _error(zero) == f"{zero} row 1: low must be a positive number"
+    negative = _parquet(tmp_path / "v.parquet", [HOUR, HOUR + 60], volume=[0.0, -1.0])
+    assert _error(negative) == f"{negative} row 2: volume must be a non-negative number"
     gap = _parquet(tmp_path / "g.parquet", [HOUR, HOUR + 180])
     assert _error(gap).startswith(f"{gap} row 2: 2 missing 1m candle(s)")
     pq.write_table(pa.table({"timestamp": [HOUR], "open": [1.0]}), tmp_path / "x.parquet")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from download_testkit import T0, TF, add_eth_btc, candle, candle_requests
+from download_testkit import NOW, T0, TF, add_eth_btc, candle, candle_requests
 from tests.fakes.coinbase_server import FakeCoinbase
 from typer.testing import CliRunner, Result
 
@@ -101,6 +102,76 @@ def test_a_network_outage_exits_1_and_keeps_what_was_fetched(
     assert resumed.exit_code == 0, resumed.output
     assert read_candle_csv(path).time.tolist() == [T0 + i * TF for i in range(20)]
     assert candle_requests(threaded_fake)[-1] == (T0 + 8 * TF, T0 + 20 * TF)
+
+
+def test_an_outage_before_any_candle_says_no_file_was_written(
+    threaded_fake: FakeCoinbase, store: Path, tmp_path: Path
+) -> None:
+    add_eth_btc(threaded_fake, range(20))
+    period = ("--timeframe", "5m", "--from", str(T0), "--to", str(T0 + 20 * TF))
+    for output in (store / "ETH-BTC_5m.csv", tmp_path / "ETH-BTC_5m.parquet"):
+        threaded_fake.fail(503, times=2, path="/candles")
+        failed = _invoke(*period, "--output", str(output))
+        assert failed.exit_code == 1
+        [line] = failed.stderr.splitlines()
+        assert line.startswith("error: coinbase unreachable after 2 attempts (")
+        assert line.endswith(
+            "); no candle was fetched and no file was written: run the same command again"
+        )
+        assert not output.exists()
+
+
+def test_an_empty_period_says_no_file_was_written(threaded_fake: FakeCoinbase, store: Path) -> None:
+    add_eth_btc(threaded_fake, [30])
+    done = _invoke("--timeframe", "5m", "--from", str(T0), "--to", str(T0 + 20 * TF))
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines() == [
+        "ETH-BTC 5m: the exchange served no candle for the period; no file was written"
+    ]
+    assert done.stderr.splitlines() == [
+        "note: 20 interval(s) have no candle: the exchange leaves out intervals without trades "
+        "(backtest such data with --allow-gaps)"
+    ]
+    assert not (store / "ETH-BTC_5m.csv").exists()
+
+
+def test_newest_candles_the_exchange_has_not_closed_yet_are_not_gaps(
+    threaded_fake: FakeCoinbase, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command's clock says NOW: the candle opening at `forming` is still forming, so the
+    # period ends there. The exchange serves 10 of the 12 candles before it: index 4 is an
+    # interval without trades (a gap), the newest two it has not closed yet.
+    monkeypatch.setattr(command, "time", SimpleNamespace(time=lambda: NOW))
+    forming = NOW // TF * TF
+    first = (forming - 12 * TF - T0) // TF
+    served = [first + i for i in range(10) if i != 4] + [first + 12]  # + the forming one
+    add_eth_btc(threaded_fake, served)
+    done = _invoke("--timeframe", "5m", "--from", str(T0 + first * TF))
+    assert done.exit_code == 0, done.output
+    path = store / "ETH-BTC_5m.csv"
+    assert done.stdout.splitlines() == [
+        f"ETH-BTC 5m: 9 new candle(s) in {path} (0 were there); it covers "
+        "2025-06-15 14:05 UTC .. 2025-06-15 14:50 UTC"
+    ]
+    assert done.stderr.splitlines() == [
+        "note: 1 interval(s) have no candle: the exchange leaves out intervals without trades "
+        "(backtest such data with --allow-gaps)",
+        "note: 2 candle(s) not closed yet at the exchange were left out: it serves the newest "
+        "candles with a delay; run again later to fetch them",
+    ]
+    assert candle_requests(threaded_fake) == [(forming - 12 * TF, forming)]
+    # Once the exchange has them, the next run fetches exactly those two.
+    add_eth_btc(threaded_fake, [*served, first + 10, first + 11])
+    again = _invoke("--timeframe", "5m", "--from", str(T0 + first * TF))
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines() == [
+        f"ETH-BTC 5m: 2 new candle(s) in {path} (9 were there); it covers "
+        "2025-06-15 14:05 UTC .. 2025-06-15 15:00 UTC"
+    ]
+    assert again.stderr == ""
+    assert candle_requests(threaded_fake)[-1] == (forming - 2 * TF, forming)
+    expected = [first + i for i in range(12) if i != 4]
+    assert read_candle_csv(path).time.tolist() == [T0 + i * TF for i in expected]
 
 
 @pytest.mark.parametrize(

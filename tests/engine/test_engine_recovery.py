@@ -101,7 +101,8 @@ async def test_a_failing_bot_is_recorded_and_the_others_trade_on(
         return real_signal_at(self, *args, **kwargs)
 
     monkeypatch.setattr(strategy_class, "signal_at", explode)
-    await harness.run(3)
+    reports = [await harness.run_one() for _ in range(3)]
+    assert [(r.bots_stepped, r.errors) for r in reports] == [(1, 1)] * 3  # healthy one only
     with harness.sessions() as session:
         bot = session.get(Bot, broken)
         assert bot is not None and bot.last_error == "ValueError: bad data in candle"

@@ -63,7 +63,7 @@ AllowGapsOption = Annotated[
 ]
 PROGRESS_MIN_CANDLES = 20_000  # shorter runs finish before a bar would be worth drawing
 console = Console()
-notes = Console(stderr=True)
+notes = Console(stderr=True, soft_wrap=True)  # a note is one line, never wrapped
 
 
 def _fail(message: str) -> NoReturn:
@@ -215,19 +215,35 @@ def _write(output: Path, result: BacktestResult) -> None:
         _fail(f"--output {output}: cannot write ({error.strerror or error})")
 
 
-def _print_summary(result: BacktestResult, data: CandleData, output: Path) -> None:
+def _untraded_note(data: CandleData, from_given: bool) -> str | None:
+    """Why the first candles were not traded: without ``--from`` the file's own first
+    candles are the warm-up, which would otherwise go unnoticed in the results."""
+    if data.skipped:
+        return (
+            f"note: the first {data.skipped} candle(s) of the period were not traded: the file "
+            "has too little history before them for the strategy's indicators"
+        )
+    if not from_given and data.start:
+        first, verb = ("candle", "is") if data.start == 1 else (f"{data.start} candles", "are")
+        return (
+            f"note: the first {first} of the file {verb} the strategy's warm-up "
+            f"and {verb} not traded"
+        )
+    return None
+
+
+def _print_summary(
+    result: BacktestResult, data: CandleData, output: Path, *, from_given: bool
+) -> None:
     table = Table(title=f"{result.strategy_id} on {result.product.product_id}", show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value")
     for label, value in summary_rows(result):
         table.add_row(label, value)
     console.print(table)
-    if data.skipped:
-        notes.print(
-            f"note: the first {data.skipped} candle(s) of the period were not traded: the file "
-            "has too little history before them for the strategy's indicators",
-            highlight=False,
-        )
+    untraded = _untraded_note(data, from_given)
+    if untraded is not None:
+        notes.print(untraded, highlight=False)
     if data.gaps:
         notes.print(f"note: the data has {data.gaps} gap(s) (--allow-gaps)", highlight=False)
     console.print(f"wrote {output}", highlight=False)
@@ -284,4 +300,4 @@ def backtest_command(  # noqa: PLR0917 - typer options are parameters
     _write(output, result)
     if plot is not None:
         _plot(result, plot)
-    _print_summary(result, candles, output)
+    _print_summary(result, candles, output, from_given=start is not None)

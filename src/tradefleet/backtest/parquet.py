@@ -77,8 +77,10 @@ def _floats(path: Path, name: str, column: Any) -> FloatArray:
     _first(path, np.asarray(column.is_null()), f"{name} is empty")
     values: FloatArray = np.asarray(column.to_numpy(), dtype=np.float64)
     finite = np.isfinite(values)
-    positive = values >= 0 if name == "volume" else values > 0
-    _first(path, ~(finite & positive), f"{name} must be a positive number")
+    volume = name == "volume"  # zero volume (no trades) is fine, a zero price is not
+    allowed = values >= 0 if volume else values > 0
+    kind = "non-negative" if volume else "positive"
+    _first(path, ~(finite & allowed), f"{name} must be a {kind} number")
     return values
 
 

@@ -97,7 +97,9 @@ def _request(
     aligned_start, aligned_end = align(first, min(last, now_open), tf)
     if aligned_start >= aligned_end:
         _fail(f"--from ({start}): no closed {timeframe} candle from then on yet")
-    return DownloadRequest(product, timeframe, aligned_start, aligned_end), last > now_open
+    live = last >= now_open  # up to the last closed candle: the exchange may not serve it yet
+    request = DownloadRequest(product, timeframe, aligned_start, aligned_end, live=live)
+    return request, last > now_open
 
 
 def _target(
@@ -178,27 +180,47 @@ def _run(
             held = (0 if existing is None else len(existing)) + downloader.added
             _give_up(
                 f"{settings.exchange} unreachable after {ATTEMPTS} attempts ({error}); "
-                f"{sink.path} keeps the {held} candle(s) fetched so far: run the same "
-                "command again to resume"
+                f"{_kept(sink.path, held)}"
             )
         except MarketError as error:
             _give_up(f"{settings.exchange} refused the download: {error}")
+
+
+def _kept(path: Path, held: int) -> str:
+    """What a failed download leaves behind, and what to do about it."""
+    if held:
+        return (
+            f"{path} keeps the {held} candle(s) fetched so far: run the same command again "
+            "to resume"
+        )
+    if not path.exists():
+        return "no candle was fetched and no file was written: run the same command again"
+    return f"no candle was fetched and {path} still holds none: run the same command again"
 
 
 def _report(result: DownloadResult, request: DownloadRequest, capped: bool) -> None:
     span = ""
     if result.first is not None and result.last is not None:
         span = f"; it covers {_when(result.first)} .. {_when(result.last)}"
+    what = (
+        f"{result.added} new candle(s) in {result.path} ({result.existing} were there){span}"
+        if result.path.exists()
+        else "the exchange served no candle for the period; no file was written"
+    )
     console.print(
-        f"{request.product_id} {request.timeframe}: {result.added} new candle(s) in "
-        f"{result.path} ({result.existing} were there){span}",
-        highlight=False,
-        soft_wrap=True,
+        f"{request.product_id} {request.timeframe}: {what}", highlight=False, soft_wrap=True
     )
     if result.missing:
         errors.print(
             f"note: {result.missing} interval(s) have no candle: the exchange leaves out "
             "intervals without trades (backtest such data with --allow-gaps)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if result.unclosed:
+        errors.print(
+            f"note: {result.unclosed} candle(s) not closed yet at the exchange were left out: it "
+            "serves the newest candles with a delay; run again later to fetch them",
             highlight=False,
             soft_wrap=True,
         )

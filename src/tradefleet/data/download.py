@@ -7,6 +7,10 @@ continues after the last candle written. Pages hold at most ``PAGE_CANDLES`` can
 request each; Coinbase refuses more than ~350). Coinbase answers newest first and leaves
 out intervals without trades: the source sorts each page, and a missing interval stays
 missing (a gap; a backtest needs ``--allow-gaps`` for it) rather than being invented.
+At the live edge Coinbase serves the newest closed candles only after a delay: those at
+the end of a request that reaches the last closed candle are not gaps but candles not
+closed yet at the exchange; they are left out and counted apart, and the next run asks
+for them again (it continues after the file's last candle).
 
 Every page is checked before it is written (on the timeframe's grid, inside the page,
 prices positive, high/low enclosing the body), so the file always reads back cleanly.
@@ -46,6 +50,7 @@ class DownloadRequest:
     timeframe: str
     start: int  # first open time wanted (aligned up to the grid)
     end: int  # exclusive: no candle opening at or after it
+    live: bool = False  # end is the last closed candle's end: the exchange may lag behind it
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +58,8 @@ class DownloadResult:
     path: Path
     existing: int  # candles the file held before
     added: int  # candles this run wrote
-    missing: int  # intervals of the fetched spans the exchange had no candle for
+    missing: int  # intervals of the fetched spans the exchange had no candle for (gaps)
+    unclosed: int  # newest intervals of a live request the exchange served nothing for yet
     first: int | None  # open time of the file's first and last candle afterwards
     last: int | None
 
@@ -111,6 +117,7 @@ class Downloader:
         self.tf = timeframe_seconds(request.timeframe)
         self.added = 0
         self.missing = 0
+        self.unclosed = 0
         self._done = 0
         self._total = 0
         self._written: list[int] = []  # open times of the first and last candle of each page
@@ -134,14 +141,21 @@ class Downloader:
             self.sink.prepend(collected)
             self.added += len(collected)
         if tail is not None:
-            await self._fetch(tail, self._append)
+            newest = await self._fetch(tail, self._append)
+            if self.request.live:
+                # Nothing after them in the file: not gaps, and the next run asks again.
+                since = tail.start if newest is None else newest + self.tf
+                self.unclosed = Span(since, tail.end).intervals(self.tf)
+                self.missing -= self.unclosed
         return self._result(existing)
 
     def _append(self, page: Sequence[Candle]) -> None:
         self.sink.append(page)
         self.added += len(page)
 
-    async def _fetch(self, span: Span, keep: Callable[[list[Candle]], None]) -> None:
+    async def _fetch(self, span: Span, keep: Callable[[list[Candle]], None]) -> int | None:
+        """Fetch ``span`` page by page; the open time of the newest candle received."""
+        newest: int | None = None
         cursor = span.start
         while cursor < span.end:
             count = min(PAGE_CANDLES, (span.end - cursor) // self.tf)
@@ -152,10 +166,12 @@ class Downloader:
             check_page(page, page_span, self.tf)
             keep(page)
             self._written.extend(c.time for c in page[:1] + page[-1:])
+            newest = page[-1].time if page else newest
             self.missing += count - len(page)
             self._done += count
             self._report()
             cursor = page_span.end
+        return newest
 
     def _report(self) -> None:
         if self.progress is not None:
@@ -170,6 +186,7 @@ class Downloader:
             existing=0 if existing is None else len(existing),
             added=self.added,
             missing=self.missing,
+            unclosed=self.unclosed,
             first=min(times, default=None),
             last=max(times, default=None),
         )

@@ -49,9 +49,9 @@ class CycleReport:
     seconds: float = 0.0
     fetches: int = 0
     keys: int = 0
-    bots_stepped: int = 0
+    bots_stepped: int = 0  # bots that processed at least one candle without failing
     candles_stepped: int = 0
-    errors: int = 0
+    errors: int = 0  # bots whose step failed (or that had no market data)
     unavailable: list[str] = field(default_factory=list)
 
 
@@ -208,7 +208,7 @@ class Engine:
                     stepped, current = advance_bot(session, runtime, data, ctx, writer)
                     if current is not runtime:
                         self.registry.replace(current)
-                    report.bots_stepped += 1 if stepped else 0
+                    report.bots_stepped += 1 if stepped > 0 else 0  # -1: the step failed
                     report.candles_stepped += max(stepped, 0)
                     report.errors += 1 if stepped < 0 else 0
             writer.flush(session)

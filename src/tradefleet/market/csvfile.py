@@ -57,7 +57,9 @@ def _row_values(path: Path, line: int, row: list[str]) -> tuple[int, list[float]
         except ValueError:
             raise CandleFileError(f"{where}: {name} {text!r} is not a number") from None
         if not math.isfinite(value) or value < 0 or (value == 0 and name != "volume"):
-            raise CandleFileError(f"{where}: {name} {text!r} must be a positive number")
+            # volume may be zero (an interval without trades), prices may not
+            kind = "non-negative" if name == "volume" else "positive"
+            raise CandleFileError(f"{where}: {name} {text!r} must be a {kind} number")
         values.append(value)
     return timestamp, values
 
