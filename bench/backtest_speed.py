@@ -60,7 +60,16 @@ DEAL_CONFIG: dict[str, Any] = {
 }
 """Deal settings every signal strategy is also timed with (the ones it takes: simple_dca
 has no safety orders); the grid has none and runs as with its defaults."""
-VARIANTS = ("defaults", "deal settings")
+VARIANTS = ("defaults", "deal settings", "deal settings, no fees")
+"""The third variant trades all year: with fees, a losing strategy (ema_cross on this walk)
+exhausts its budget (a bot never loses more than it) and stops buying within weeks."""
+NO_FEES = FeeSchedule(taker=Decimal(0), maker=Decimal(0))
+
+
+def fees_for(variant: str) -> FeeSchedule:
+    return NO_FEES if variant.endswith("no fees") else FEES
+
+
 BASELINE_CANDLES = 1_000  # a child process that does almost nothing, to compare peaks with
 
 
@@ -89,7 +98,7 @@ def strategy_for(
     """Default parameters, or with ``DEAL_CONFIG`` as far as the strategy takes it; the grid
     gets a range around the first price."""
     if strategy_id != "grid":
-        if variant == "defaults":
+        if variant == VARIANTS[0]:
             return StrategyRegistry.create(strategy_id, None)
         definition = StrategyRegistry.get(strategy_id).definition
         names = {parameter.name for parameter in definition.parameters}
@@ -105,11 +114,13 @@ def strategy_for(
     return StrategyRegistry.create("grid", config)
 
 
-def backtest(strategy: TradingStrategy, candles: CandleArrays) -> KernelResult:
+def backtest(
+    strategy: TradingStrategy, candles: CandleArrays, fees: FeeSchedule = FEES
+) -> KernelResult:
     """What one backtest costs: indicators and signals, then the kernel."""
     signals = strategy.compute(candles)
     settings = strategy.deal_settings(BUDGET)
-    return run_kernel(settings, signals.buy, signals.sell, candles, PRODUCT, FEES, MINUTE)
+    return run_kernel(settings, signals.buy, signals.sell, candles, PRODUCT, fees, MINUTE)
 
 
 def best_time(action: Callable[[], object], repeat: int) -> float:
@@ -122,14 +133,14 @@ def best_time(action: Callable[[], object], repeat: int) -> float:
 
 
 def split_times(
-    strategy: TradingStrategy, candles: CandleArrays, repeat: int
+    strategy: TradingStrategy, candles: CandleArrays, repeat: int, fees: FeeSchedule = FEES
 ) -> tuple[float, float]:
     """(indicator seconds, kernel seconds), each the best of ``repeat``."""
     signals = strategy.compute(candles)
     settings = strategy.deal_settings(BUDGET)
     indicators = best_time(lambda: strategy.compute(candles), repeat)
     kernel = best_time(
-        lambda: run_kernel(settings, signals.buy, signals.sell, candles, PRODUCT, FEES, MINUTE),
+        lambda: run_kernel(settings, signals.buy, signals.sell, candles, PRODUCT, fees, MINUTE),
         repeat,
     )
     return indicators, kernel
@@ -151,16 +162,17 @@ def bench_strategies(candles: CandleArrays, repeat: int, variant: str) -> float:
     print(f"{'strategy':<12}{'first call':>11}{'indicators':>12}{'kernel':>10}"
           f"{'total':>10}{'M candles/s':>13}{'fills':>8}{'deals':>7}{'traced MB':>11}")  # fmt: skip
     slowest = float("inf")
+    fees = fees_for(variant)
     for cls in StrategyRegistry.all():
         strategy = strategy_for(cls.definition.id, candles, variant)
         started = time.perf_counter()
-        result = backtest(strategy, candles)
+        result = backtest(strategy, candles, fees)
         first = time.perf_counter() - started
-        indicators, kernel = split_times(strategy, candles, repeat)
-        total = best_time(lambda s=strategy: backtest(s, candles), repeat)
+        indicators, kernel = split_times(strategy, candles, repeat, fees)
+        total = best_time(lambda s=strategy: backtest(s, candles, fees), repeat)
         rate = count / total
         slowest = min(slowest, rate)
-        traced = traced_peak_mb(lambda s=strategy: backtest(s, candles))
+        traced = traced_peak_mb(lambda s=strategy: backtest(s, candles, fees))
         print(
             f"{cls.definition.id:<12}{first:>10.3f}s{indicators * 1e3:>10.2f}ms"
             f"{kernel * 1e3:>8.2f}ms{total * 1e3:>8.2f}ms{rate / 1e6:>13.1f}"
@@ -268,10 +280,10 @@ def bench_backtesting(candles: CandleArrays) -> float | None:
     return seconds
 
 
-def end_to_end(strategy: TradingStrategy, candles: CandleArrays) -> Any:
+def end_to_end(strategy: TradingStrategy, candles: CandleArrays, fees: FeeSchedule = FEES) -> Any:
     """``run_backtest`` as ``tradefleet backtest`` calls it (default engine)."""
     s = strategy
-    return run_backtest(s.definition.id, s.params, candles, PRODUCT, BUDGET, FEES, timeframe="1m")
+    return run_backtest(s.definition.id, s.params, candles, PRODUCT, BUDGET, fees, timeframe="1m")
 
 
 def bench_end_to_end(candles: CandleArrays, repeat: int, variant: str) -> None:
@@ -281,11 +293,12 @@ def bench_end_to_end(candles: CandleArrays, repeat: int, variant: str) -> None:
     objects, which only a report (JSON, plot, API) reads."""
     print(f"end to end, run_backtest, {variant} (exact fills and deals as columns, equity,"
           " metrics) | + building the Fill and DealSummary objects:")  # fmt: skip
+    fees = fees_for(variant)
     for cls in StrategyRegistry.all():
         strategy = strategy_for(cls.definition.id, candles, variant)
 
         def run(s: TradingStrategy = strategy) -> Any:
-            return end_to_end(s, candles)
+            return end_to_end(s, candles, fees)
 
         seconds = best_time(run, max(1, repeat // 2))
 
@@ -295,8 +308,10 @@ def bench_end_to_end(candles: CandleArrays, repeat: int, variant: str) -> None:
 
         whole = best_time(with_objects, max(1, repeat // 2))
         rate = len(candles) / seconds / 1e6
+        fills = len(run().fills)
         print(f"  {cls.definition.id:<12}{seconds:8.3f} s {rate:8.1f} M candles/s"
-              f" | {whole:8.3f} s {len(candles) / whole / 1e6:8.1f} M candles/s")  # fmt: skip
+              f" | {whole:8.3f} s {len(candles) / whole / 1e6:8.1f} M candles/s"
+              f" | {fills} fills")  # fmt: skip
 
 
 def compare_rsi(candles: CandleArrays, repeat: int) -> None:

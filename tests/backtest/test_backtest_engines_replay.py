@@ -28,7 +28,6 @@ from tradefleet.backtest.kernel import KernelResult, run_kernel
 from tradefleet.backtest.kernel_replay import FirstAbove
 from tradefleet.deals.settings import DealSettings, GridSettings, GridSpacing
 from tradefleet.domain import Candle, FeeSchedule, ProductSpec
-from tradefleet.money import to_decimal
 
 D = Decimal
 LOGGER = "tradefleet.backtest.fast_engine"
@@ -86,25 +85,17 @@ SAFETY = DealSettings(
 FLAT = [bar(i * 60, 100, 100.5, 99.5, 100) for i in range(5)]
 
 
-def test_the_peak_is_exact_where_the_kernels_float_is_not(
+def test_a_deal_with_a_resting_safety_order_is_booked_exactly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Base: 0.994 at 100 = 99.40 + 0.5964 fee. Safety order at 98.50 (1.5 % lower) for
-    # round_down(60 / 98.5, 0.0001) = 0.6091: 59.99635 + 0.2399854 maker fee reserved.
-    exact = D("99.4") + D("0.5964") + D("59.99635") + D("0.2399854")
-    assert exact == D("160.2327354")
-    work = job(SAFETY, FLAT, "B....")
-    buy, sell = work.buy, work.sell
-    floats = run_kernel(SAFETY, buy, sell, work.candles, PRODUCT, FEES, 60)
-    assert to_decimal(floats.max_committed_quote) != exact  # 160.23273540000002
-    run = both(work, caplog)
-    assert run.peak_committed == exact
+    # Base: 0.994 at 100 = 99.40 + 0.5964 fee; its safety order at 98.50 never fills.
+    run = both(job(SAFETY, FLAT, "B...."), caplog)
     (deal,) = run.deals
     assert (deal.status, deal.bought_quote, deal.buy_fees) == ("open", D("99.4"), D("0.5964"))
     assert deal.average_entry_price == D(100)
 
 
-def test_a_refused_market_buy_discards_its_deal_but_counted_in_the_peak(
+def test_a_refused_market_buy_discards_its_deal(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # 100 USD at an open of 120 buys round_down(100 / 120.72, 0.0001) = 0.8283 ETH, below
@@ -116,9 +107,6 @@ def test_a_refused_market_buy_discards_its_deal_but_counted_in_the_peak(
     run = both(job(SAFETY, bars, "BB..", product=product), caplog)
     assert [(d.seq, d.opened_at, d.bought_base) for d in run.deals] == [(2, 120, D("0.994"))]
     assert [f.client_order_id for f in run.fills] == ["tf-1-2-b1"]
-    # Each base order reserved its 100 at its candle; the safety orders (0.6091 ETH) are
-    # below the minimum and never placed, so nothing reserved more.
-    assert run.peak_committed == D(100)
 
 
 def test_deals_decided_on_the_last_candle_are_reported_open_and_empty(
@@ -128,15 +116,14 @@ def test_deals_decided_on_the_last_candle_are_reported_open_and_empty(
     (deal,) = run.deals
     assert (deal.seq, deal.status, deal.opened_at, deal.bought_base) == (1, "open", 240, 0)
     assert deal.average_entry_price is None
-    assert run.fills == [] and run.peak_committed == D(100)  # the market buy's reservation
+    assert run.fills == []
 
 
-def test_a_signal_exit_releases_the_safety_orders_it_cancels(
+def test_a_signal_exit_cancels_the_safety_orders_of_both_deals(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Candle 2 opens deal 2 (peak 160.2327354 + 100). On candle 3 deal 2's base fills
-    and places its safety order, and the SELL exits both deals, cancelling both safety
-    orders: committed falls to 2 x 99.9964, not the 320.4654708 it would be with them."""
+    """Candle 2 opens deal 2. On candle 3 deal 2's base fills and places its safety
+    order, and the SELL exits both deals at the next open, cancelling both ladders."""
     two = replace(SAFETY, max_active_deals=2, take_profit_pct=D(0), exit_min_profit_pct=D(-50))
     bars = [bar(i * 60, 100, 100.5, 99.5, 100) for i in range(5)]
     run = both(job(two, bars, "B.BS."), caplog)
@@ -144,7 +131,9 @@ def test_a_signal_exit_releases_the_safety_orders_it_cancels(
         (1, "signal", 240),
         (2, "signal", 240),
     ]
-    assert run.peak_committed == D("260.2327354")
+    assert [f.client_order_id for f in run.fills] == [
+        "tf-1-1-b1", "tf-1-2-b1", "tf-1-1-x3", "tf-1-2-x3",
+    ]  # fmt: skip
 
 
 def _random_deal_settings(rng: random.Random, scale: Decimal) -> DealSettings:

@@ -1,8 +1,9 @@
-"""``kernel_ledger``: the exact book of runs without limit buys, derived from the fills alone.
+"""``kernel_ledger``: the exact book of signal runs, safety ladders included, derived from
+the fills alone.
 
 Its deals must equal the full replay's (``kernel_replay``) to the repr of every Decimal
-and its peak to the value wherever it answers, and it must decline (``None``) wherever
-the fills alone do not fix the book.
+wherever it answers, and it must decline (``None``) wherever the fills alone do not fix
+the book.
 """
 
 from __future__ import annotations
@@ -59,11 +60,11 @@ def ledger_book(data: ReplayInput) -> ExactBook | None:
             data.settings, data.candles, data.buy, data.product, data.fees, data.kernel, columns
         )
     )
-    return None if book is None else ExactBook(book.summaries(), book.peak_committed)
+    return None if book is None else ExactBook(book.summaries())
 
 
 def same(a: ExactBook, b: ExactBook) -> bool:
-    return repr(a.deals) == repr(b.deals) and a.peak_committed == b.peak_committed
+    return repr(a.deals) == repr(b.deals)
 
 
 def test_a_plain_deal_with_an_add_equals_the_replay() -> None:
@@ -81,15 +82,31 @@ def test_a_plain_deal_with_an_add_equals_the_replay() -> None:
     assert book is not None and same(book, replay_book(data))
     (deal,) = book.deals
     assert (deal.status, deal.close_reason, deal.adds_filled) == ("closed", "signal", 1)
-    # The peak is at the add's placement: the base's 99.4 + 0.5964 spent, 50 reserved.
-    assert book.peak_committed == D("149.9964")
+    # 100 at 100 -> 0.9940 base for 99.40; 50 at 99 -> 0.5020 for 49.698.
+    assert (deal.bought_base, deal.bought_quote) == (D("1.4960"), D("149.098"))
 
 
-def test_random_runs_without_a_safety_ladder_equal_the_replay() -> None:
-    answered = 0
-    for seed in range(200):
+def test_a_safety_ladder_equals_the_replay() -> None:
+    # Base 100 at 100 (0.9940 ETH); two safety orders of 60 at 99 and 98 (1 % apart):
+    # 60 / 99 -> 0.6060, 60 / 98 -> 0.6122, both fill on the candle that reaches 97.5.
+    config = replace(
+        PLAIN, safety_order_count=2, safety_order_quote=D(60), safety_deviation_pct=D(1),
+        take_profit_pct=D(1),
+    )  # fmt: skip
+    bars = [*FLAT[:2], bar(120, 99.5, 99.6, 97.5, 98), *FLAT[3:]]
+    data = replay_input(config, bars, "B.....")
+    book = ledger_book(data)
+    assert book is not None and same(book, replay_book(data))
+    (deal,) = book.deals
+    assert deal.safety_orders_filled == 2
+    assert deal.bought_base == D("0.9940") + D("0.6060") + D("0.6122")
+
+
+def test_random_runs_equal_the_replay() -> None:
+    answered = ladders = 0
+    for seed in range(300):
         rng = random.Random(seed)
-        config = replace(_random_deal_settings(rng, D(1)), safety_order_count=0)
+        config = _random_deal_settings(rng, D(1))
         fees = FeeSchedule(
             taker=rng.choice([D(0), D("0.006")]),
             maker=rng.choice([D(0), D("0.004")]),
@@ -101,13 +118,12 @@ def test_random_runs_without_a_safety_ladder_equal_the_replay() -> None:
         book = ledger_book(data)
         if book is not None:
             answered += 1
+            ladders += any(d.safety_orders_filled for d in book.deals)
             assert same(book, replay_book(data)), seed
-    assert answered >= 100  # not vacuous: most runs take the ledger
+    assert answered >= 150 and ladders >= 30  # not vacuous: most runs take the ledger
 
 
 def test_it_declines_where_the_fills_do_not_fix_the_book() -> None:
-    safety = replace(PLAIN, safety_order_count=1, safety_order_quote=D(60))
-    assert ledger_book(replay_input(safety, FLAT, "B.....")) is None
     assert ledger_book(replay_input(PLAIN, FLAT, ".....B")) is None  # still working at the end
     refusing = replace(PRODUCT, base_min_size=D("0.995"))  # 100 USD buys 0.994
     assert ledger_book(replay_input(PLAIN, FLAT, "B.....", product=refusing)) is None

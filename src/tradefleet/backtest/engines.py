@@ -2,7 +2,7 @@
 
 An engine receives an :class:`EngineJob` (deal settings, candles, the strategy's buy/sell
 arrays computed once over all candles, product, fees) and returns an :class:`EngineRun`
-(fills, deals, peak committed quote). Everything else a backtest reports (equity curve,
+(fills and deals). Everything else a backtest reports (equity curve,
 metrics) is derived from that by ``runner``, so every engine yields the same result
 shape. ``"reference"`` steps ``deals.simulate.Simulator`` candle by candle, the very loop
 the live engine runs in paper mode; a faster engine (a compiled kernel) registers itself
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradefleet.backtest.columns import DealColumns, FillColumns
-from tradefleet.deals.book import total_committed
 from tradefleet.deals.protocol import manager_for
 from tradefleet.deals.settings import DealSettings, GridSettings
 from tradefleet.deals.simulate import Simulator
@@ -31,7 +30,6 @@ from tradefleet.domain import (
     Signal,
     SignalAction,
 )
-from tradefleet.money import ZERO
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(candles_done, candles_total)`` while a backtest runs."""
@@ -100,8 +98,8 @@ class EngineJob:
 
 @dataclass(frozen=True, slots=True)
 class EngineRun:
-    """An engine's answer: fills in execution order, deals (closed in closing order, then the
-    open ones oldest first) and the most quote committed at any candle close.
+    """An engine's answer: fills in execution order and deals (closed in closing order,
+    then the open ones oldest first).
 
     An engine that computes the exact columns itself passes them (and may then build its
     ``fills`` and ``deals`` lazily, ``columns.LazySequence``); otherwise they are read off
@@ -110,7 +108,6 @@ class EngineRun:
 
     fills: Sequence[Fill]
     deals: Sequence[DealSummary]
-    peak_committed: Decimal
     # Derived from the fills and deals: equal runs may hold them or not, at any scale.
     fill_columns: FillColumns | None = field(default=None, compare=False)
     deal_columns: DealColumns | None = field(default=None, compare=False)
@@ -134,27 +131,19 @@ def _action(job: EngineJob, index: int) -> SignalAction:
 
 
 def reference_engine(job: EngineJob) -> EngineRun:
-    """``Simulator`` over ``candles[start:]``: the deal manager and paper fill model as is.
-
-    The committed quote is measured after each candle that placed an order: a fill never
-    raises it (a buy spends at most what its order reserved, a sell ends its deal).
-    """
+    """``Simulator`` over ``candles[start:]``: the deal manager and paper fill model as is."""
     sim = Simulator(manager_for(job.settings), BotState(BACKTEST_BOT_ID), job.product, job.fees)
     candles = job.candles
     total = len(candles) - job.start
     every = max(1, total // PROGRESS_STEPS)
-    peak = ZERO
     for done, index in enumerate(range(job.start, len(candles)), 1):
         candle: Candle = candles.candle(index)
         signal = Signal(candle.time, _action(job, index), candle.close)
-        placed = len(sim.orders)
         sim.step(candle, signal, candle.time + job.tf_seconds)
-        if len(sim.orders) != placed:  # only a new order can raise the committed quote
-            peak = max(peak, total_committed(sim.state, job.fees))
         if job.progress is not None and (done % every == 0 or done == total):
             job.progress(done, total)
     deals = [DealSummary.of(deal) for deal in [*sim.closed, *sim.state.deals]]
-    return EngineRun(fills=list(sim.fills), deals=deals, peak_committed=peak)
+    return EngineRun(fills=list(sim.fills), deals=deals)
 
 
 _ENGINES: dict[str, FillEngine] = {"reference": reference_engine}

@@ -3,10 +3,10 @@
 ``backtest.kernel`` runs the deal machine and the paper fill model over the traded
 candles in one compiled call, tens of times faster than the reference's Python loop.
 Its fills come back exact, as integer columns (``kernel_columns``) and as ``Fill``
-objects (``to_fills``); the deals and the peak of committed quote come from
-``kernel_ledger`` where the fills alone fix them (no limit buys, no refusable market buy:
-a few vectorised passes over the columns), else from ``kernel_replay``, which replays
-the reference's own bookkeeping over the fills. The run therefore equals the
+objects (``to_fills``); the deals come from ``kernel_ledger`` where the fills alone fix
+them (signal deals whose market buys cannot be refused: a few vectorised passes over the
+columns), else from ``kernel_replay``, which replays the reference's own bookkeeping over
+the fills. The run therefore equals the
 ``"reference"`` engine's to the last digit. On the ledger's path the ``Fill`` and
 ``DealSummary`` objects are built only when read: the metrics need only the columns, so
 an optimizer's trial never pays for tens of thousands of Decimal objects.
@@ -102,7 +102,6 @@ def kernel_engine(job: EngineJob) -> EngineRun:
             if built is None
             else built,
             deals=LazySequence(len(book), book.summaries),
-            peak_committed=book.peak_committed,
             fill_columns=columns,
             deal_columns=book.columns,
         )
@@ -120,7 +119,6 @@ def kernel_engine(job: EngineJob) -> EngineRun:
     return EngineRun(
         fills=fills,
         deals=replayed.deals,
-        peak_committed=replayed.peak_committed,
         fill_columns=columns,
     )
 

@@ -1,29 +1,23 @@
-"""The exact deal book of a signal run without a safety ladder, from its fill columns.
+"""The exact deal book of a signal run, from its fill columns.
 
-``kernel_replay`` rebuilds deals and the peak of committed quote by running the
-reference's managers on every candle that can change the book; that costs tens of
-microseconds per fill. When a run has no limit buys (no safety orders) and no market buy
-can be refused, the fills alone fix the book, so this module derives it from the exact
-fill columns (``kernel_columns``) in a few vectorised passes:
-
-- a deal's summary is the reference's ``book.record_buy`` / ``book.close`` arithmetic
-  over its fills: sums of exact amounts (integer units), one base fill first, adds, and
-  at most one closing sell last;
-- a market buy placed at the close of candle p fills on candle p + 1 (it cannot be
-  refused), so p placed a buy exactly when p + 1 has a BASE or ADD fill. Between two
-  buys committed quote can only fall, so its peak is the largest total at those
-  placements: what the open deals spent (gross + fees) after the fills before that buy,
-  plus the placed order's quote (``book.reserved``), as ``book.total_committed`` sums.
+``kernel_replay`` rebuilds the deals by running the reference's managers on every
+candle that can change the book; that costs tens of microseconds per fill. When no
+market buy can be refused (a refused base order drops its deal, which no fill shows)
+and no buy is left working after the last candle (an empty open deal), the fills alone
+fix the book, so this module derives it from the exact fill columns
+(``kernel_columns``) in a few vectorised passes: a deal's summary is the reference's
+``book.record_buy`` / ``book.close`` arithmetic over its fills — sums of exact amounts
+(integer units), one base fill first, then safety fills and adds, and at most one
+closing sell last — checked field by field against the kernel's own deal records.
 
 The ``DealSummary`` objects, with the Decimals the reference's arithmetic gives (the same
 values and exponents), are built only when read (``Ledger.summaries``). Anything outside
-those conditions, or any disagreement with the kernel's own deal records and float peak,
-returns ``None`` and the caller replays instead.
+those conditions, or any disagreement with the kernel's deal records, returns ``None``
+and the caller replays instead.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 
@@ -33,7 +27,7 @@ from tradefleet.backtest.columns import DealColumns, FillColumns
 from tradefleet.backtest.engines import DealSummary
 from tradefleet.backtest.kernel import CLOSE_REASONS, PURPOSES, KernelResult
 from tradefleet.backtest.kernel.result import quantize_18
-from tradefleet.backtest.kernel_replay import PEAK_TOLERANCE, refusable
+from tradefleet.backtest.kernel_replay import refusable
 from tradefleet.backtest.units import (
     PLACES,
     UnitArray,
@@ -54,18 +48,17 @@ from tradefleet.domain import (
     ProductSpec,
 )
 from tradefleet.domain import OrderPurpose as P
-from tradefleet.money import FEE_QUANTUM, ZERO, round_down
+from tradefleet.money import FEE_QUANTUM, ZERO
 
 _CODE = {purpose: code for code, purpose in enumerate(PURPOSES)}
 _REASON = {reason: code for code, reason in enumerate(CLOSE_REASONS)}
-_BASE, _ADD = _CODE[P.BASE], _CODE[P.ADD]
+_BASE, _ADD, _SAFETY = _CODE[P.BASE], _CODE[P.ADD], _CODE[P.SAFETY]
 _SELL_REASONS = {  # a closing fill's purpose -> the close reasons it can carry
     _CODE[P.TAKE_PROFIT]: (_REASON[CloseReason.TAKE_PROFIT],),
     _CODE[P.STOP]: (_REASON[CloseReason.STOP_LOSS], _REASON[CloseReason.TRAILING]),
     _CODE[P.EXIT]: (_REASON[CloseReason.SIGNAL],),
 }
 _FEE_PLACES = places_of(FEE_QUANTUM)
-_INT64_SAFE = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +85,7 @@ class _Deals:
     closing: IntArray  # the closing fill's purpose (index into PURPOSES), -1 while open
     reason: IntArray  # index into CLOSE_REASONS (the kernel's record), -1 while open
     adds: IntArray
+    safety: IntArray  # safety orders filled
     bought_base: UnitArray  # units
     bought_quote: UnitArray
     buy_fees: UnitArray
@@ -108,7 +102,6 @@ class _Deals:
 @dataclass(frozen=True, slots=True)
 class Ledger:
     columns: DealColumns
-    peak_committed: Decimal
     deals: _Deals
     base_places: int  # decimal places of the base increment
     scale: int  # the units' (``FillColumns.scale``)
@@ -126,10 +119,10 @@ class Ledger:
 
         realized = d.realized().tolist()
         out: list[DealSummary] = []
-        for k, (seq, closed, opened_at, closed_at, reason, adds) in enumerate(
+        for k, (seq, closed, opened_at, closed_at, reason, adds, safety) in enumerate(
             zip(
                 d.seq.tolist(), d.closed.tolist(), d.opened_at.tolist(), d.closed_at.tolist(),
-                d.reason.tolist(), d.adds.tolist(), strict=True,
+                d.reason.tolist(), d.adds.tolist(), d.safety.tolist(), strict=True,
             )
         ):  # fmt: skip
             bought_base = amount(d.bought_base[k], places)
@@ -154,7 +147,7 @@ class Ledger:
                     sold_quote=sold[1],
                     sell_fees=sold[2],
                     average_entry_price=quantize_18(bought_quote / bought_base),
-                    safety_orders_filled=0,
+                    safety_orders_filled=safety,
                     adds_filled=adds,
                     realized_pnl=amount(realized[k]) if closed else None,
                 )
@@ -165,7 +158,7 @@ class Ledger:
 def ledger(data: LedgerInput) -> Ledger | None:
     """The exact book of ``data`` from its fills, or ``None`` where only a replay knows it."""
     settings = data.settings
-    if not isinstance(settings, DealSettings) or settings.safety_order_count > 0:
+    if not isinstance(settings, DealSettings):
         return None
     if len(data.candles) == 0 or data.buy[-1]:
         return None  # a buy placed on the last candle stays working: replay it
@@ -180,39 +173,35 @@ def ledger(data: LedgerInput) -> Ledger | None:
     if np.any(refusable(data.candles, data.product, data.fees, settings, at=buying)):
         return None
     purpose = kernel.fills.purpose
-    if not np.all(np.isin(purpose, [_BASE, _ADD, *_SELL_REASONS])):
-        return None  # a limit buy (safety order) or a grid order
-    buys = np.isin(purpose, [_BASE, _ADD])
-    if np.any(np.diff(fill_candle[buys]) <= 0):
-        return None  # two market buys placed on one candle
+    if not np.all(np.isin(purpose, [_BASE, _ADD, _SAFETY, *_SELL_REASONS])):
+        return None  # a grid order
+    buys = np.isin(purpose, [_BASE, _ADD, _SAFETY])
     grouped = _deals(data, buys)
     reasons = None if grouped is None else _close_reasons(grouped, data)
     if grouped is None or reasons is None:
         return None
     deals = replace(grouped, reason=reasons)
-    peak = _peak(data, settings, deals, buys)
-    if peak is None:
-        return None
     columns = DealColumns(
         closed=deals.closed,
         opened_at=deals.opened_at,
         closed_at=deals.closed_at,
         realized=deals.realized(),
         holds=(deals.bought_base > 0).astype(np.bool_),
-        safety_orders=np.zeros(len(deals.seq), dtype=np.int64),
+        safety_orders=deals.safety,
         scale=fills.scale,
     )
-    return Ledger(columns, peak, deals, places_of(data.product.base_increment), fills.scale)
+    return Ledger(columns, deals, places_of(data.product.base_increment), fills.scale)
 
 
 def _deals(data: LedgerInput, buys: BoolArray) -> _Deals | None:
-    """Group the fills by deal: one BASE first, ADDs, at most one closing sell last."""
+    """Group the fills by deal: one BASE first, SAFETYs and ADDs, at most one closing
+    sell last."""
     kernel, fills = data.kernel, data.fills
     seq, purpose = kernel.fills.deal_seq, kernel.fills.purpose
     count = len(seq)
     if count == 0:
         none, nothing = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=fills.quote.dtype)
-        return _Deals(none, np.zeros(0, dtype=np.bool_), *[none] * 5, *[nothing] * 6)
+        return _Deals(none, np.zeros(0, dtype=np.bool_), *[none] * 6, *[nothing] * 6)
     order = np.argsort(seq, kind="stable")  # by deal, in fill order within a deal
     starts = np.flatnonzero(np.concatenate(([True], np.diff(seq[order]) != 0)))
     ends = np.append(starts[1:], count) - 1
@@ -240,6 +229,7 @@ def _deals(data: LedgerInput, buys: BoolArray) -> _Deals | None:
         closing=np.where(closed, sorted_purpose[ends], -1),
         reason=np.full(len(starts), -1, dtype=np.int64),  # read from the records later
         adds=np.add.reduceat((sorted_purpose == _ADD).astype(np.int64), starts),
+        safety=np.add.reduceat((sorted_purpose == _SAFETY).astype(np.int64), starts),
         bought_base=per_deal(fills.base, buys),
         bought_quote=per_deal(fills.quote, buys),
         buy_fees=per_deal(fills.fee, buys),
@@ -274,7 +264,7 @@ def _close_reasons(deals: _Deals, data: LedgerInput) -> IntArray | None:
     bought_lots = (deals.bought_base // increment).tolist()
     if not (
         np.array_equal(records.closed_at[row], deals.closed_at)
-        and np.all(records.safety_orders[row] == 0)
+        and np.array_equal(records.safety_orders[row], deals.safety)
         and np.array_equal(records.adds[row], deals.adds)
         and records.bought_lots[row].tolist() == bought_lots
     ):
@@ -290,39 +280,3 @@ def _close_reasons(deals: _Deals, data: LedgerInput) -> IntArray | None:
         return None
     out: IntArray = np.where(deals.closed, reasons, -1)
     return out
-
-
-def _peak(
-    data: LedgerInput, settings: DealSettings, deals: _Deals, buys: BoolArray
-) -> Decimal | None:
-    """The most quote committed at a buy's placement, exact; None if it is not the
-    kernel's float peak to within float error."""
-    fills, seq = data.fills, data.kernel.fills.deal_seq
-    increment = data.product.quote_increment
-    try:
-        base_quote, add_quote = (
-            to_units(round_down(quote, increment), fills.scale)
-            for quote in (settings.base_order_quote, settings.add_order_quote)
-        )
-    except ValueError:  # an order quote with more places than the columns' scale
-        return None
-    # An order quote beyond int64 (one that never fits the budget) makes Python ints.
-    dtype = fills.quote.dtype if max(base_quote, add_quote) < _INT64_SAFE else object
-    reserve = np.full(len(seq), base_quote, dtype=dtype)
-    reserve[data.kernel.fills.purpose == _ADD] = add_quote
-    spent = deals.bought_quote + deals.buy_fees  # a closing sell releases all of it
-    released = np.zeros(len(seq), dtype=fills.quote.dtype)
-    if len(deals.seq):
-        by_seq = np.argsort(deals.seq)
-        at = by_seq[np.searchsorted(deals.seq[by_seq], seq[~buys])]
-        released[~buys] = -spent[at]
-    delta = np.where(buys, fills.quote + fills.fee, released)
-    before = np.concatenate((np.zeros(1, dtype=delta.dtype), np.cumsum(delta)[:-1]))
-    committed = (before + reserve)[buys]
-    peak_units = max(0, int(committed.max())) if committed.size else 0
-    if not fits_context(peak_units * 10 ** (PLACES - fills.scale)):
-        return None
-    peak = from_units(peak_units, fills.scale, PLACES) if peak_units else ZERO
-    if not math.isclose(float(peak), data.kernel.max_committed_quote, rel_tol=PEAK_TOLERANCE):
-        return None
-    return peak

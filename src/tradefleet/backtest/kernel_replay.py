@@ -29,7 +29,6 @@ lacks, a deal counter, a peak beyond float error) raises :class:`ReplayMismatchE
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,9 +69,8 @@ from tradefleet.domain import (
     Signal,
     SignalAction,
 )
-from tradefleet.money import ZERO, round_down
+from tradefleet.money import round_down
 
-PEAK_TOLERANCE = 1e-9  # relative: the kernel's float peak is within ~1e-15 of the exact one
 _REFUSAL_SLACK = 1e-6  # relative margin of the "a market buy could be refused" pre-check
 _BLOCK = 512  # candles per block of FirstAbove's maxima
 
@@ -99,11 +97,10 @@ class ReplayInput:
 @dataclass(frozen=True, slots=True)
 class ExactBook:
     deals: list[DealSummary]  # closed in closing order, then the open ones oldest first
-    peak_committed: Decimal
 
 
 def replay_book(data: ReplayInput) -> ExactBook:
-    """The reference's deals and peak committed quote for the kernel's run."""
+    """The reference's deals for the kernel's run."""
     replay = _GridReplay(data) if isinstance(data.settings, GridSettings) else _SignalReplay(data)
     try:
         replay.run()
@@ -111,8 +108,7 @@ def replay_book(data: ReplayInput) -> ExactBook:
         raise ReplayMismatchError(f"{type(error).__name__}: {error}") from error
     deals = [*replay.state.closed, *replay.state.deals]
     _check_deals(deals, data)
-    _check_peak(replay.peak, data.kernel.max_committed_quote)
-    return ExactBook([DealSummary.of(deal) for deal in deals], replay.peak)
+    return ExactBook([DealSummary.of(deal) for deal in deals])
 
 
 def refusable(
@@ -152,7 +148,6 @@ class _Replay(ABC):
         self.data = data
         self.state = BotState(BACKTEST_BOT_ID)
         self.manager = manager_for(data.settings)
-        self.peak = ZERO
         self.count = len(data.candles)
         self.next_fill = 0
         times = data.candles.time
@@ -169,17 +164,15 @@ class _Replay(ABC):
     def visit(self, index: int) -> None:
         data = self.data
         candle = data.candles.candle(index)
-        placed = self.refuse(index, candle)
+        self.refuse(index, candle)
         fill_candle = self.fill_candle
         while self.next_fill < len(fill_candle) and fill_candle[self.next_fill] <= index:
             if fill_candle[self.next_fill] < index:
                 raise ReplayMismatchError(f"a kernel fill on candle {index} was not replayed")
-            placed = self.fill(self.next_fill) or placed
+            self.fill(self.next_fill)
             self.next_fill += 1
-        placed = self.decide(index, candle) or placed
+        self.decide(index, candle)
         self.settle(candle)
-        if placed:
-            self.peak = max(self.peak, total_committed(self.state, data.fees))
 
     def finish(self) -> None:
         if self.next_fill != len(self.fill_candle):
@@ -481,8 +474,3 @@ def _check_deals(deals: list[DealState], data: ReplayInput) -> None:
         )
         if got != expected:
             raise ReplayMismatchError(f"deal {deal.seq}: kernel {expected}, replay {got}")
-
-
-def _check_peak(peak: Decimal, kernel_peak: float) -> None:
-    if not math.isclose(float(peak), kernel_peak, rel_tol=PEAK_TOLERANCE):
-        raise ReplayMismatchError(f"peak committed quote: kernel {kernel_peak}, replay {peak}")
