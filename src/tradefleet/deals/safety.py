@@ -12,6 +12,7 @@ minimum sizes, is skipped; later (possibly smaller) ones are still tried.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from tradefleet.domain import OrderPurpose, OrderType, ProductSpec, Side
 from tradefleet.money import ZERO, round_down, round_nearest
@@ -23,19 +24,37 @@ from .state import DealState
 _HUNDRED = Decimal(100)
 
 
+@lru_cache(maxsize=64)
+def _steps(settings: DealSettings) -> tuple[tuple[Decimal, Decimal], ...]:
+    """(price factor 1 - D_k / 100, quote) of every safety order: what depends only on
+    the settings, worked out once per settings."""
+    steps: list[tuple[Decimal, Decimal]] = []
+    deviation = ZERO
+    for k in range(settings.safety_order_count):
+        deviation += settings.safety_deviation_pct * settings.safety_step_scale**k
+        quote = settings.safety_order_quote * settings.safety_volume_scale**k
+        steps.append((1 - deviation / _HUNDRED, quote))
+    return tuple(steps)
+
+
+def safety_order_at(
+    settings: DealSettings, base_price: Decimal, product: ProductSpec, index: int
+) -> tuple[Decimal, Decimal]:
+    """(limit price, base amount) of safety order ``index`` (0-based)."""
+    factor, quote = _steps(settings)[index]
+    price = round_nearest(base_price * factor, product.price_increment)
+    base = round_down(quote / price, product.base_increment) if price > 0 else ZERO
+    return price, base
+
+
 def safety_ladder(
     settings: DealSettings, base_price: Decimal, product: ProductSpec
 ) -> list[tuple[Decimal, Decimal]]:
     """(limit price, base amount) of every safety order, before any budget check."""
-    ladder: list[tuple[Decimal, Decimal]] = []
-    deviation = ZERO
-    for k in range(settings.safety_order_count):
-        deviation += settings.safety_deviation_pct * settings.safety_step_scale**k
-        price = round_nearest(base_price * (1 - deviation / _HUNDRED), product.price_increment)
-        quote = settings.safety_order_quote * settings.safety_volume_scale**k
-        base = round_down(quote / price, product.base_increment) if price > 0 else ZERO
-        ladder.append((price, base))
-    return ladder
+    return [
+        safety_order_at(settings, base_price, product, k)
+        for k in range(settings.safety_order_count)
+    ]
 
 
 def position_cap(settings: DealSettings) -> Decimal:

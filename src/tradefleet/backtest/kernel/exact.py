@@ -6,7 +6,7 @@ is a quotient rounded down: float64 can land on the wrong side of those boundari
 the exact value is within about 1e-15 of them. The compiled code therefore computes in
 float64 and, only when a result lies within an ambiguity window of a boundary (about
 one market buy in 1e3 or 1e4), asks this module, which runs the reference's own
-functions (``fill_model.market_buy_base``, ``safety.safety_ladder``) on the exact
+functions (``fill_model.market_buy_base``, ``safety.safety_order_at``) on the exact
 inputs. The run's settings, product and fees are registered here for the duration of
 ``run_kernel`` under the id the kernel carries in its parameters.
 """
@@ -23,7 +23,7 @@ from decimal import Decimal
 from numba import objmode
 
 from tradefleet.brokers.fill_model import market_buy_base
-from tradefleet.deals.safety import safety_ladder
+from tradefleet.deals.safety import safety_order_at
 from tradefleet.deals.settings import DealSettings, GridSettings
 from tradefleet.domain import FeeSchedule, ProductSpec
 from tradefleet.money import quantize_amount, round_down, to_decimal
@@ -87,7 +87,7 @@ def safety_order(run_id: int, base_open: float, index: int) -> tuple[int, int]:
     context = _CONTEXTS[run_id]
     product = context.product
     base_price = _buy_price(context, base_open)
-    price, base = safety_ladder(_deal_settings(context), base_price, product)[index]
+    price, base = safety_order_at(_deal_settings(context), base_price, product, index)
     return int(price / product.price_increment), int(base / product.base_increment)
 
 
