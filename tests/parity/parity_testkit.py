@@ -82,24 +82,28 @@ class BotPlan:
         return StrategyRegistry.create(self.strategy, self.config).warmup()
 
 
-def _settings(url: str, replay_dir: Path) -> Settings:
+def _settings(url: str, replay_dir: Path, fees: FeeSchedule = FEES) -> Settings:
     return Settings(  # type: ignore[call-arg]
         database_url=url,
         market=MarketKind.REPLAY,
         replay_dir=replay_dir,
-        fee_taker=FEES.taker,
-        fee_maker=FEES.maker,
-        slippage=FEES.slippage,
+        fee_taker=fees.taker,
+        fee_maker=fees.maker,
+        slippage=fees.slippage,
         paper_balances={"BTC": Decimal(100), "ETH": Decimal(0)},
         _env_file=None,
     )
 
 
 async def run_engine(
-    url: str, replay_dir: Path, plans: list[BotPlan], candles: list[Candle]
+    url: str,
+    replay_dir: Path,
+    plans: list[BotPlan],
+    candles: list[Candle],
+    fees: FeeSchedule = FEES,
 ) -> dict[str, int]:
     """Replay every candle through the engine; returns bot ids by plan name."""
-    settings = _settings(url, replay_dir)
+    settings = _settings(url, replay_dir, fees)
     clock = ManualClock(candles[0].time)
     market = MarketService(ReplaySource(replay_dir, clock), clock)
     engine = Engine(settings, make_session_factory(make_engine(url, immediate=True)), market, clock)
