@@ -173,6 +173,7 @@ class _Replay(ABC):
             self.next_fill += 1
         self.decide(index, candle)
         self.settle(candle)
+        self.state.notes.clear()  # the user-facing notes matter to the live engine only
 
     def finish(self) -> None:
         if self.next_fill != len(self.fill_candle):

@@ -55,6 +55,7 @@ class Simulator:
     orders: list[PlaceOrder] = field(default_factory=list)
     rejected: list[tuple[PlaceOrder, str]] = field(default_factory=list)
     closed: list[DealState] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (candle time, note)
     _active_from: int = 0
 
     def step(self, candle: Candle, signal: Signal, next_open: int) -> list[Fill]:
@@ -73,6 +74,7 @@ class Simulator:
         self._apply(self.manager.on_candle(self.state, candle, signal, self.product, self.fees))
         self.closed.extend(self.state.take_closed())
         self.state.take_discarded()
+        self.notes.extend((candle.time, note) for note in self.state.take_notes())
         return filled
 
     def close_deal(self, deal_seq: int) -> None:
