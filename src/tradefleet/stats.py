@@ -11,10 +11,11 @@ Definitions, so the UI, the API and the tests agree:
 - *realized PnL* = sum of the closed deals' ``realized_pnl`` (computed from their amounts
   when the column is empty); the percentage is of the bot's budget.
 - *budget available* = what the bot may commit in all: its budget less its realised
-  losses, ``budget + min(realized PnL, 0)`` (with ``compound_profits``, ``budget +
-  realized PnL``), never below 0 (``deals.book.spendable``); *budget free* = budget
-  available - funds in use. A bot whose next order does not fit its free budget does
-  not place it ("budget exhausted" in its ``last_error`` and signal log).
+  losses, ``budget + min(R, 0)`` (with ``compound_profits``, ``budget + R``), never
+  below 0 (``deals.book.spendable``), R = the realised PnL of its closed deals in its
+  quote currency; *budget free* = budget available - funds in use. A bot whose next
+  order does not fit does not place it ("budget exhausted" in its ``last_error`` and
+  signal log).
 - *win rate* = closed deals with realized PnL > 0 / closed deals, in percent.
 - *max drawdown* = the largest fall from a peak of the realized equity curve, in percent of
   that peak. The curve starts at the budget and adds each closed deal's realized PnL in
@@ -174,7 +175,13 @@ def bot_stats(
     still_open = [d for d in deals if not is_closed(d)]
     realized = canonical(sum((deal_realized(d) for d in closed), ZERO))
     in_use = canonical(sum((deal_cost(d) for d in still_open), ZERO))
-    counted = realized if compound_profits or realized < 0 else ZERO
+    # What the bot may commit counts only the deals in its own quote currency: it may
+    # have traded another market before.
+    own = sum(
+        (deal_realized(d) for d in closed if quote_currency_of(d.product_id) == quote_currency),
+        ZERO,
+    )
+    counted = own if compound_profits or own < 0 else ZERO
     available = canonical(max(ZERO, budget + counted))
     wins = sum(1 for d in closed if deal_realized(d) > 0)
     return BotStats(

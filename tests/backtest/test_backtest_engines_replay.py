@@ -329,4 +329,23 @@ def test_an_exit_price_on_a_half_tick_after_several_buys_runs_on_the_reference(
     assert fast == reference_engine(work)
     assert [f.price for f in fast.fills] == [D("3.2"), D("3.22"), D("3.241"), D("3.23643")]
     (record,) = [r for r in caplog.records if r.name == LOGGER]
-    assert "land on a half tick" in record.getMessage()
+    assert "of a deal of several buys on a half tick" in record.getMessage()
+
+
+def test_a_loss_inside_the_kernels_tolerance_goes_to_the_reference(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """All in (base order = budget 100) at a taker fee of 1e-14: the first deal loses
+    2e-12 (two fees of 1e-12), so the reference refuses the second base order of 100.
+    1e-12 of 100 is inside the kernel's float tolerance: the kernel cannot tell, marks
+    the run undecided and the reference engine answers (found by review, issue 7)."""
+    config = DealSettings(budget=D(100), base_order_quote=D(100), exit_min_profit_pct=D(-100))
+    bars = [bar(i * 60, 100, 100, 100, 100) for i in range(8)]
+    fees = FeeSchedule(taker=D("0.00000000000001"), maker=D(0))
+    work = job(config, bars, "B.S.B...", fees=fees)
+    reference = reference_engine(work)
+    assert [f.side.value for f in reference.fills] == ["buy", "sell"]
+    with caplog.at_level(logging.INFO, logger="tradefleet.backtest.fast_engine"):
+        assert kernel_engine(work) == reference
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len(messages) == 1 and "decisions float64 cannot take" in messages[0]

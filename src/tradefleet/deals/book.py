@@ -180,9 +180,12 @@ def spendable(budget: Decimal, state: BotState, compound_profits: bool = False) 
     return max(ZERO, budget + (realized if compound_profits or realized < 0 else ZERO))
 
 
+BUDGET_EXHAUSTED = "budget exhausted"
+
+
 def budget_exhausted_note(budget: Decimal, state: BotState) -> str:
     loss = canonical(-state.realized_pnl)
-    return f"budget exhausted: realised loss {loss} of budget {canonical(budget)}"
+    return f"{BUDGET_EXHAUSTED}: realised loss {loss} of budget {canonical(budget)}"
 
 
 def fits_spendable(step: Step, budget: Decimal, compound_profits: bool, quote: Decimal) -> bool:
@@ -252,6 +255,41 @@ def sell_all(step: Step, deal: DealState, purpose: OrderPurpose) -> bool:
     cancel(step, deal)
     place(step, deal, sell)
     return True
+
+
+def fit_to_fees(
+    state: BotState, budget: Decimal, compound_profits: bool, product: ProductSpec,
+    fees: FeeSchedule,
+) -> list[OrderIntent]:  # fmt: skip
+    """Keep the budget rule when the fee schedule changes: a resting limit buy holds its
+    price x base + the maker fee *at the current fees*, so a higher maker fee can take
+    what the bot has committed past what it may commit. Then its resting limit buys are
+    cancelled, the newest first, until it fits again (an empty grid deal is dropped).
+    Runs only when ``fees`` differ from those of the previous call; at constant fees
+    (every backtest) it never cancels anything, since every placement was checked."""
+    step = Step(state, product, fees)
+    if state.fees_seen == fees:
+        return step.intents
+    state.fees_seen = fees
+    room = spendable(budget, state, compound_profits)
+    resting = [
+        (deal, cid)
+        for deal in state.deals
+        for cid, order in deal.open_orders.items()
+        if order.side is Side.BUY and order.order_type is OrderType.LIMIT
+    ]
+    for deal, cid in reversed(resting):
+        if total_committed(state, fees) <= room:
+            break
+        del deal.open_orders[cid]
+        step.intents.append(CancelOrder(cid))
+        state.notes.append(
+            f"order {cid} cancelled: at the current fees the resting buys exceed what the "
+            f"bot may commit ({canonical(room)} of budget {canonical(budget)})"
+        )
+        if not deal.bought_base and not deal.open_orders:
+            discard(step, deal)
+    return step.intents
 
 
 def close_deal(

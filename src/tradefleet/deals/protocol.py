@@ -1,8 +1,9 @@
 """One interface for both deal machines, so the engine and the backtester need not care
 which kind of bot they drive: ``manager = manager_for(settings)``.
 
-Call order per closed candle: ``on_reject`` for orders the broker refused, ``on_fill``
-for each fill of the candle (as the broker reports them), then ``on_candle``. Every call
+Call order per closed candle: ``on_fees`` (before anything can fill at the fees now in
+force), ``on_reject`` for orders the broker refused, ``on_fill`` for each fill of the
+candle (as the broker reports them), then ``on_candle``. Every call
 returns the order intents to record and send, in order, and updates ``state`` in place.
 An order placed by any call may fill from the next candle on (see ``fill_model``).
 """
@@ -43,6 +44,10 @@ class Manager(Protocol):
         self, state: BotState, deal_seq: int, product: ProductSpec, fees: FeeSchedule
     ) -> list[OrderIntent]: ...
 
+    def on_fees(
+        self, state: BotState, product: ProductSpec, fees: FeeSchedule
+    ) -> list[OrderIntent]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class SignalDealManager:
@@ -75,6 +80,12 @@ class SignalDealManager:
     ) -> list[OrderIntent]:
         return book.close_deal(state, deal_seq, product, fees)
 
+    def on_fees(
+        self, state: BotState, product: ProductSpec, fees: FeeSchedule
+    ) -> list[OrderIntent]:
+        s = self.settings
+        return book.fit_to_fees(state, s.budget, s.compound_profits, product, fees)
+
 
 @dataclass(frozen=True, slots=True)
 class GridManager:
@@ -106,6 +117,11 @@ class GridManager:
         self, state: BotState, deal_seq: int, product: ProductSpec, fees: FeeSchedule
     ) -> list[OrderIntent]:
         return book.close_deal(state, deal_seq, product, fees)
+
+    def on_fees(
+        self, state: BotState, product: ProductSpec, fees: FeeSchedule
+    ) -> list[OrderIntent]:
+        return book.fit_to_fees(state, self.settings.budget, False, product, fees)
 
 
 def manager_for(settings: DealSettings | GridSettings) -> Manager:

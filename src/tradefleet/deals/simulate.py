@@ -61,6 +61,7 @@ class Simulator:
     def step(self, candle: Candle, signal: Signal, next_open: int) -> list[Fill]:
         """Process one closed candle; ``next_open`` = open time of the candle after it."""
         self._active_from = next_open
+        self._apply(self.manager.on_fees(self.state, self.product, self.fees))
         for order, reason in unfillable(self.working, candle, self.product, self.fees):
             self.working.remove(order)
             self._reject(order.intent, reason)

@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tradefleet.domain import CloseReason, PlaceOrder
+from tradefleet.domain import CloseReason, FeeSchedule, PlaceOrder
 from tradefleet.money import ZERO
 
 OPEN = "open"
@@ -137,6 +137,7 @@ class BotState:
     grid: GridState | None = None
     realized_pnl: Decimal = ZERO
     notes: list[str] = field(default_factory=list)
+    fees_seen: FeeSchedule | None = None  # the fees ``book.fit_to_fees`` last checked
     # A stopped bot manages the deals it holds but enters nothing new (grid: no arming,
     # and its resting entry buys are withdrawn). Set by the engine, never persisted.
     entries_paused: bool = False

@@ -16,8 +16,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tradefleet.db.models import Bot, Signal
-from tradefleet.domain import Candle, CandleArrays, SignalAction
+from tradefleet.deals.book import BUDGET_EXHAUSTED
+from tradefleet.domain import Candle, CandleArrays, Side, SignalAction
 from tradefleet.domain import Signal as SignalEvent
+from tradefleet.engine.events import StepEvents
 from tradefleet.engine.loader import build_runtime
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.stepper import StepContext, run_step
@@ -51,7 +53,8 @@ class CycleWriter:
         row = self._row(runtime)
         seen = self._problems.setdefault(runtime.bot_id, [])
         seen += problems
-        row["last_error"] = "; ".join(seen[-3:]) if seen else None  # this cycle's newest
+        # this cycle's newest problems, else a budget still exhausted
+        row["last_error"] = "; ".join(seen[-3:]) if seen else runtime.budget_note
         for problem in problems:
             self.signal_rows.append(_error_row(runtime.bot_id, signal.time, problem))
         row["last_indicators"] = _finite(signal.indicators or {})
@@ -171,11 +174,27 @@ def advance_bot(
         problems += [
             f"order {r.intent.client_order_id} rejected: {r.reason}" for r in events.rejected
         ]
-        problems += events.notes
+        problems += _notes_to_show(runtime, events)
         writer.stepped(runtime, signal, problems)
         problems = []
         stepped += 1
     return stepped, runtime
+
+
+def _notes_to_show(runtime: BotRuntime, events: StepEvents) -> list[str]:
+    """The deal manager's notes for the signal log: a "budget exhausted" note only when
+    its text changed (a bot that cannot pay would repeat it on every BUY), and it stays
+    in ``last_error`` until the bot places a buy again."""
+    shown: list[str] = []
+    for note in events.notes:
+        if note.startswith(BUDGET_EXHAUSTED):
+            if note == runtime.budget_note:
+                continue
+            runtime.budget_note = note
+        shown.append(note)
+    if any(placed.intent.side is Side.BUY for placed in events.placed):
+        runtime.budget_note = None
+    return shown
 
 
 def _missed(runtime: BotRuntime, candles: list[Candle]) -> list[str]:

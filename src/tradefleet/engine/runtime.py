@@ -56,6 +56,9 @@ class BotRuntime:
     updated_marker: str  # the bot row's updated_at when loaded; a change means reload
     book: OrderBook = field(default_factory=OrderBook)
     position_ids: dict[int, int] = field(default_factory=dict)  # deal seq -> positions.id
+    # The latest "budget exhausted" note: shown in last_error until the bot places a
+    # buy again, and written to the signal log only when its text changes.
+    budget_note: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:

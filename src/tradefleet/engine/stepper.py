@@ -43,6 +43,7 @@ def run_step(runtime: BotRuntime, candle: Candle, signal: Signal, ctx: StepConte
     """Process ``candle`` for one bot; mutates the runtime and the account."""
     step = BotStep(runtime, ctx, StepEvents(signal=signal, candle_time=candle.time))
     step.active_from = candle.time + runtime.tf_seconds
+    step.apply(ctx.manager.on_fees(runtime.state, runtime.product, ctx.fees))
     step.take_fills(candle)
     step.apply(ctx.manager.on_candle(runtime.state, candle, signal, runtime.product, ctx.fees))
     step.events.notes += runtime.state.take_notes()

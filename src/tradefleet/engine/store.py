@@ -41,8 +41,11 @@ def load_deals(session: Session, bot: Bot) -> tuple[list[DealState], dict[int, i
 
 
 def realized_of(session: Session, bot: Bot) -> Decimal:
-    """The sum of the realised PnL of the bot's closed deals, summed exactly here (SQLite
-    keeps money as text, which its SUM would turn into floats)."""
+    """The sum of the realised PnL of the bot's closed deals in its current quote
+    currency (a bot may have traded another market before; those amounts are in another
+    currency), summed exactly here: SQLite keeps money as text, which its SUM would turn
+    into floats."""
+    quote = bot.product_id.rsplit("-", 1)[-1]
     rows = session.execute(
         select(
             Position.realized_pnl,
@@ -50,7 +53,11 @@ def realized_of(session: Session, bot: Bot) -> Decimal:
             Position.sell_fees,
             Position.bought_quote,
             Position.buy_fees,
-        ).where(Position.bot_id == bot.id, Position.status != OPEN)
+        ).where(
+            Position.bot_id == bot.id,
+            Position.status != OPEN,
+            Position.product_id.like(f"%-{quote}"),
+        )
     )
     total = Decimal(0)
     for pnl, sold, sell_fees, bought, buy_fees in rows:

@@ -88,8 +88,9 @@ def run_kernel(
             )  # fmt: skip
     if st[5][layout.B_UNDECIDED]:
         raise ValueError(
-            f"{st[5][layout.B_UNDECIDED]} exit prices of deals of several buys land on a "
-            "half tick, where only exact arithmetic knows the side"
+            f"{st[5][layout.B_UNDECIDED]} decisions float64 cannot take like the reference "
+            "(an exit price of a deal of several buys on a half tick, or a budget test "
+            "within the tolerance of a limit moved by realised PnL)"
         )
     return KernelResult(
         fills=_fills(st, product),

@@ -14,6 +14,7 @@ import math
 from .book import (
     close_deal,
     execute,
+    fits_spendable,
     open_deal,
     record_buy,
     spendable,
@@ -57,7 +58,7 @@ def arm(st: State, pf: F64, gi: I64, gf: F64, cycles: I64, level: int, t: int, a
     if gi[level, G_BUY_OK] == 0:
         return
     cost = gf[level, GF_COST]
-    if gt_tol(total_committed(st[3], st[4], st[5]) + cost, spendable(st[6], 0, pf[PF_BUDGET])):
+    if not fits_spendable(st, 0, pf[PF_BUDGET], total_committed(st[3], st[4], st[5]) + cost):
         return
     cycles[level] += 1
     open_deal(st, level, t, level)

@@ -98,7 +98,7 @@ B_HELD = 7  # lots held by all open deals
 B_MARKETS = 8  # working market orders of the bot
 B_WORKING = 9  # working orders (rows minus dead ones)
 B_PLACED = 10  # orders placed so far
-B_UNDECIDED = 11  # exit prices float64 could not round like the reference (see rounding)
+B_UNDECIDED = 11  # decisions float64 could not take like the reference (see rounding)
 N_BI = 12
 # Bot scalars: float.
 BF_REALIZED = 0

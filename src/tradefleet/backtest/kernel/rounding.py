@@ -126,6 +126,12 @@ def le_tol(a: float, b: float) -> bool:
 
 
 @jit
+def near_tol(a: float, b: float) -> bool:
+    """a and b are within the tolerance of each other: float64 cannot order them."""
+    return abs(a - b) <= _slack(a, b)
+
+
+@jit
 def lt_tol(a: float, b: float) -> bool:
     """a < b, taking amounts within the tolerance as equal (so not less)."""
     return a < b - _slack(a, b)

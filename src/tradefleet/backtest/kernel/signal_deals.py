@@ -14,9 +14,9 @@ from .book import (
     committed,
     discard,
     execute,
+    fits_spendable,
     open_deal,
     record_buy,
-    spendable,
     total_committed,
 )
 from .exact import exact_safety_order
@@ -261,8 +261,8 @@ def place_safety_orders(st: State, pi: I64, pf: F64, ladder: F64, slot: int, act
         cost = limit_cost(ticks, lots, pi, pf[PF_MAKER])
         if gt_tol(committed(st[3], slot) + cost, pf[PF_CAP]):
             continue
-        room = spendable(st[6], pi[PI_COMPOUND], pf[PF_BUDGET])
-        if gt_tol(total_committed(st[3], st[4], st[5]) + cost, room):
+        total = total_committed(st[3], st[4], st[5]) + cost
+        if not fits_spendable(st, pi[PI_COMPOUND], pf[PF_BUDGET], total):
             continue
         if priced_order_ok(ticks, lots, pi, pf):
             price = price_of(ticks, pi)
@@ -373,8 +373,8 @@ def fits_budget(st: State, pi: I64, pf: F64, deal_committed: float, quote: float
     """``manager._fits``: within the deal cap and what the bot may commit (``spendable``)."""
     if not le_tol(deal_committed + quote, pf[PF_CAP]):
         return False
-    room = spendable(st[6], pi[PI_COMPOUND], pf[PF_BUDGET])
-    return le_tol(total_committed(st[3], st[4], st[5]) + quote, room)
+    total = total_committed(st[3], st[4], st[5]) + quote
+    return fits_spendable(st, pi[PI_COMPOUND], pf[PF_BUDGET], total)
 
 
 @jit
