@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from tradefleet.backtest.equity import exact_texts
+from tradefleet.backtest.equity import exact_texts, plain_text
+from tradefleet.backtest.equity_text import points_json_blocks
 from tradefleet.backtest.metrics import Metrics
 from tradefleet.backtest.runner import BacktestResult
 from tradefleet.domain import Fill
-from tradefleet.money import canonical
 
 JsonValue = str | int | float | None
 _BLOCK = 8192  # equity points per piece of JSON text
@@ -27,7 +27,7 @@ _BLOCK = 8192  # equity points per piece of JSON text
 
 def decimal_text(value: Decimal) -> str:
     """Plain notation, trailing zeros stripped: Decimal("1E-8") -> "0.00000001"."""
-    return format(canonical(value), "f")
+    return plain_text(value)
 
 
 def _json_value(value: object) -> JsonValue:
@@ -84,7 +84,16 @@ def result_json_chunks(result: BacktestResult) -> Iterator[str]:
         {"metrics": metrics_json(result.metrics), "trades": [trade_json(f) for f in result.fills]}
     )
     yield f'{head[:-1]}, "equity": ['
-    texts, times = exact_texts(result.holdings, result.closes), result.times
+    held, times, closes = result.holdings, result.times, result.closes
+    fast = points_json_blocks(held, times, closes)
+    if fast is not None:
+        for i, piece in enumerate(fast):
+            if i:
+                yield ", "
+            yield piece
+        yield "]}\n"
+        return
+    texts = exact_texts(held, closes)
     for i in range(0, len(texts), _BLOCK):
         separator = ", " if i else ""
         yield separator + _points_text(times[i : i + _BLOCK].tolist(), texts[i : i + _BLOCK])
