@@ -10,10 +10,11 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from tradefleet.backtest import equity_text
-from tradefleet.backtest.equity import Holdings, _decimal_texts, exact_texts
+from tradefleet.backtest.equity import Holdings, _decimal_texts, exact_texts, plain_text
 from tradefleet.backtest.equity_text import fast_texts, points_json_blocks
 from tradefleet.backtest.report import _points_text
 from tradefleet.backtest.units import unit_array
+from tradefleet.money import canonical
 
 D = Decimal
 
@@ -104,3 +105,14 @@ def test_realistic_runs_take_the_fast_path_piece_by_piece(monkeypatch: pytest.Mo
         '[180, "999.9995"], [240, "1000"], [300, "1000"]',
         '[360, "1000.210009999993"], [420, "1000.000349999993"]',
     ]
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_plain_text_is_the_canonical_decimals_text(value: Decimal) -> None:
+    assert plain_text(value) == format(canonical(value), "f")
+
+
+def test_plain_text_by_hand() -> None:
+    cases = {"1E-8": "0.00000001", "1E+1": "10", "-0.500": "-0.5", "0E-12": "0", "-0": "0",
+             "2000.0": "2000", "NaN": "NaN", "-Infinity": "-Infinity"}  # fmt: skip
+    assert {text: plain_text(D(text)) for text in cases} == cases
