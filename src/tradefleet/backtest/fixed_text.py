@@ -59,6 +59,26 @@ class Constant:
 
 
 @dataclass(frozen=True, slots=True)
+class Either:
+    """``first`` where ``pick_first``, else ``second``."""
+
+    first: str
+    second: str
+    pick_first: BoolArray
+
+    @property
+    def width(self) -> int:
+        return max(len(self.first), len(self.second))
+
+    def write(self, chars: CharArray, keep: BoolArray) -> None:
+        width, pick = chars.shape[1], self.pick_first[:, None]
+        first, second = (text.encode("ascii").ljust(width) for text in (self.first, self.second))
+        chars[:] = np.where(pick, np.frombuffer(first, np.uint8), np.frombuffer(second, np.uint8))
+        column = np.arange(width)
+        keep[:] = np.where(pick, column < len(self.first), column < len(self.second))
+
+
+@dataclass(frozen=True, slots=True)
 class Integers:
     """Non-negative integers: "0", "7", "1704067200"."""
 
@@ -113,7 +133,7 @@ class FixedPoint:
         keep[:, whole + 1 :] = (column >= pad) & (column < (pad + places - trailing)[:, None])
 
 
-Field = Constant | Integers | FixedPoint
+Field = Constant | Either | Integers | FixedPoint
 
 
 def _groups(bound: int) -> int:

@@ -19,6 +19,7 @@ from tradefleet.backtest.equity import exact_texts, plain_text
 from tradefleet.backtest.equity_text import points_json_blocks
 from tradefleet.backtest.metrics import Metrics
 from tradefleet.backtest.runner import BacktestResult
+from tradefleet.backtest.trade_text import trades_json
 from tradefleet.domain import Fill
 
 JsonValue = str | int | float | None
@@ -80,10 +81,12 @@ def result_json_chunks(result: BacktestResult) -> Iterator[str]:
     cost far more time and memory than their text, and even their text is tens of MB.
     Equity texts are plain decimals, so they need no JSON escaping.
     """
-    head = json.dumps(
-        {"metrics": metrics_json(result.metrics), "trades": [trade_json(f) for f in result.fills]}
-    )
-    yield f'{head[:-1]}, "equity": ['
+    metrics = json.dumps({"metrics": metrics_json(result.metrics)})
+    columns = result.fill_columns
+    trades = None if columns is None else trades_json(columns)  # without the Fill objects
+    if trades is None:
+        trades = json.dumps([trade_json(fill) for fill in result.fills])
+    yield f'{metrics[:-1]}, "trades": {trades}, "equity": ['
     held, times, closes = result.holdings, result.times, result.closes
     fast = points_json_blocks(held, times, closes)
     if fast is not None:
