@@ -3,8 +3,12 @@
 A block of rows is a character matrix, one row per number (or per JSON point), plus a
 mask of the characters to keep: fields of one width for all rows, their leading zeros
 (and a fixed-point fraction's trailing zeros) masked out. The kept characters read row
-by row are all the texts one after another. Four digits cost one table lookup, and a
-block is written in place, so half a million texts take tens of milliseconds.
+by row are all the texts one after another.
+
+Both matrices are written four bytes at a time, as uint32 words: every field takes whole
+words (a one-character constant too, its other three bytes masked out), four digits come
+from one table lookup, and which of a word's bytes to keep from another. Half a million
+JSON points take well under a tenth of a second.
 """
 
 from __future__ import annotations
@@ -19,10 +23,24 @@ from tradefleet.backtest.limbs import split
 from tradefleet.domain import BoolArray, IntArray
 
 CharArray = npt.NDArray[np.uint8]
-_GROUP = 4  # digits per lookup
-_GROUPS: npt.NDArray[np.uint32] = np.frombuffer(
-    "".join(f"{k:04d}" for k in range(10**_GROUP)).encode("ascii"), dtype=np.uint32
-)  # the four ASCII digits of every number below 10**4, as one uint32 each
+WordArray = npt.NDArray[np.uint32]  # 4 characters, or 4 keep flags (bytes 0 or 1)
+WORD = 4  # characters per word, and digits per lookup
+_NUMBERS = np.arange(10**WORD)
+_DIGITS: WordArray = (
+    (_NUMBERS[:, None] // 10 ** np.arange(WORD - 1, -1, -1) % 10 + ord("0"))
+    .astype(np.uint8)
+    .view(np.uint32)
+    .ravel()
+)  # the four ASCII digits of every number below 10**4
+_TRAILING_ZEROS = sum((_NUMBERS % 10**k == 0).astype(np.int64) for k in range(1, WORD + 1))
+# _KEEP[lo, hi]: a word keeping its bytes lo .. hi - 1 (none where hi <= lo).
+_KEEP: WordArray = (
+    ((np.arange(WORD) >= np.arange(WORD + 1)[:, None, None])
+     & (np.arange(WORD) < np.arange(WORD + 1)[None, :, None]))
+    .astype(np.uint8)
+    .view(np.uint32)
+    .reshape(WORD + 1, WORD + 1)
+)  # fmt: skip
 _POWERS = np.array([10**k for k in range(1, 19)], dtype=np.int64)
 
 
@@ -32,15 +50,17 @@ def digit_count(values: IntArray) -> IntArray:
     return counts
 
 
-def zero_padded(values: IntArray, groups: int) -> CharArray:
-    """The last ``4 x groups`` digits of each non-negative value, zero-padded."""
-    out = np.empty((values.shape[0], groups), dtype=np.uint32)
-    rest = values
-    for group in range(groups - 1, -1, -1):  # least significant first
-        rest, low = split(rest, 10**_GROUP)
-        out[:, group] = _GROUPS[low]
-    chars: CharArray = out.view(np.uint8)
-    return chars
+def _words(text: str) -> tuple[WordArray, WordArray]:
+    """``text`` padded to whole words, and the words keeping just its characters."""
+    size = -(-len(text) // WORD) * WORD
+    chars = np.frombuffer(text.encode("ascii").ljust(size), dtype=np.uint32)
+    keep = np.frombuffer(bytes([1] * len(text) + [0] * (size - len(text))), dtype=np.uint32)
+    return chars, keep
+
+
+def _groups(bound: int) -> int:
+    """Words for the digits of every integer in ``[0, bound]``."""
+    return -(-len(str(bound)) // WORD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +70,11 @@ class Constant:
     text: str
 
     @property
-    def width(self) -> int:
-        return len(self.text)
+    def words(self) -> int:
+        return -(-len(self.text) // WORD)
 
-    def write(self, chars: CharArray, keep: BoolArray) -> None:
-        chars[:] = np.frombuffer(self.text.encode("ascii"), dtype=np.uint8)
-        keep[:] = True
+    def write(self, chars: WordArray, keep: WordArray) -> None:
+        chars[:], keep[:] = _words(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +86,19 @@ class Either:
     pick_first: BoolArray
 
     @property
-    def width(self) -> int:
-        return max(len(self.first), len(self.second))
+    def words(self) -> int:
+        return -(-max(len(self.first), len(self.second)) // WORD)
 
-    def write(self, chars: CharArray, keep: BoolArray) -> None:
-        width, pick = chars.shape[1], self.pick_first[:, None]
-        first, second = (text.encode("ascii").ljust(width) for text in (self.first, self.second))
-        chars[:] = np.where(pick, np.frombuffer(first, np.uint8), np.frombuffer(second, np.uint8))
-        column = np.arange(width)
-        keep[:] = np.where(pick, column < len(self.first), column < len(self.second))
+    def write(self, chars: WordArray, keep: WordArray) -> None:
+        size, pick = chars.shape[1], self.pick_first[:, None]
+        (first, first_keep), (second, second_keep) = _words(self.first), _words(self.second)
+        chars[:] = np.where(pick, _padded(first, size), _padded(second, size))
+        keep[:] = np.where(pick, _padded(first_keep, size), _padded(second_keep, size))
+
+
+def _padded(words: WordArray, size: int) -> WordArray:
+    """``words`` and zero words up to ``size`` words (zero bytes: never kept)."""
+    return np.concatenate([words, np.zeros(size - words.shape[0], dtype=np.uint32)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +108,16 @@ class Integers:
     values: IntArray
 
     @property
-    def width(self) -> int:
-        return _GROUP * _groups(int(self.values.max(initial=0)))
+    def words(self) -> int:
+        return _groups(int(self.values.max(initial=0)))
 
-    def write(self, chars: CharArray, keep: BoolArray) -> None:
-        width = chars.shape[1]
-        chars[:] = zero_padded(self.values, width // _GROUP)
-        keep[:] = np.arange(width) >= (width - digit_count(self.values))[:, None]
+    def write(self, chars: WordArray, keep: WordArray) -> None:
+        groups, counts, rest = chars.shape[1], digit_count(self.values), self.values
+        for group in range(groups - 1, -1, -1):  # least significant first
+            rest, low = split(rest, 10**WORD)
+            chars[:, group] = _DIGITS[low]
+            shown = np.clip(counts - WORD * (groups - 1 - group), 0, WORD)  # right-aligned
+            keep[:, group] = _KEEP[WORD - shown, WORD]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,48 +132,55 @@ class FixedPoint:
     negative: BoolArray | None = None
 
     @property
-    def width(self) -> int:
+    def words(self) -> int:
         sign = 0 if self.negative is None else 1
-        point_and_fraction = 1 + _GROUP * _groups(10**self.places - 1) if self.places else 0
-        return sign + Integers(self.integer).width + point_and_fraction
+        point_and_fraction = 1 + -(-self.places // WORD) if self.places else 0
+        return sign + Integers(self.integer).words + point_and_fraction
 
-    def write(self, chars: CharArray, keep: BoolArray) -> None:
-        fraction, places = self.fraction, self.places
-        if self.negative is not None:
-            chars[:, 0] = ord("-")
-            keep[:, 0] = self.negative & ((self.integer != 0) | (fraction != 0))
-            chars, keep = chars[:, 1:], keep[:, 1:]
-        whole = Integers(self.integer).width
-        Integers(self.integer).write(chars[:, :whole], keep[:, :whole])
-        if not places:
+    def write(self, chars: WordArray, keep: WordArray) -> None:
+        fraction, at = self.fraction, 0
+        if self.negative is not None:  # "-" and three bytes not shown
+            chars[:, 0], sign = _words("-")
+            keep[:, 0] = np.where(self.negative & ((self.integer != 0) | (fraction != 0)), sign, 0)
+            at = 1
+        whole = Integers(self.integer).words
+        Integers(self.integer).write(chars[:, at : at + whole], keep[:, at : at + whole])
+        if not self.places:
             return
-        trailing = np.zeros(fraction.shape[0], dtype=np.int64)
-        for k in range(1, places + 1):  # a zero fraction has all its places trailing
-            trailing += (fraction // 10**k) * 10**k == fraction
-        digits = chars.shape[1] - whole - 1
-        pad = digits - places  # zero-padded to whole lookups: leading digits not shown
-        chars[:, whole] = ord(".")
-        keep[:, whole] = fraction != 0
-        chars[:, whole + 1 :] = zero_padded(fraction, digits // _GROUP)
-        column = np.arange(digits)
-        keep[:, whole + 1 :] = (column >= pad) & (column < (pad + places - trailing)[:, None])
+        at += whole
+        chars[:, at], point = _words(".")
+        keep[:, at] = np.where(fraction != 0, point, 0)
+        self._write_fraction(chars[:, at + 1 :], keep[:, at + 1 :])
+
+    def _write_fraction(self, chars: WordArray, keep: WordArray) -> None:
+        """The fraction's digits, zero-padded in front to whole words (padding not shown),
+        shown up to the last significant one."""
+        groups = chars.shape[1]
+        pad, rest = WORD * groups - self.places, self.fraction
+        end = np.zeros(rest.shape[0], dtype=np.int64)  # after the last significant digit
+        lows = []
+        for group in range(groups - 1, -1, -1):
+            rest, low = split(rest, 10**WORD)
+            chars[:, group] = _DIGITS[low]
+            lows.append((group, low))
+        for group, low in reversed(lows):  # most significant first: the last one wins
+            end = np.where(low != 0, WORD * group + WORD - _TRAILING_ZEROS[low], end)
+        for group in range(groups):
+            shown_from = min(max(pad - WORD * group, 0), WORD)
+            keep[:, group] = _KEEP[shown_from, np.clip(end - WORD * group, 0, WORD)]
 
 
 Field = Constant | Either | Integers | FixedPoint
 
 
-def _groups(bound: int) -> int:
-    """Lookups for the digits of every integer in ``[0, bound]``."""
-    return -(-len(str(bound)) // _GROUP)
-
-
 def render(fields: Sequence[Field], rows: int) -> bytes:
     """Each row's fields side by side, the rows one after another."""
-    widths = [field.width for field in fields]
-    chars = np.empty((rows, sum(widths)), dtype=np.uint8)
-    keep = np.empty((rows, sum(widths)), dtype=np.bool_)
+    sizes = [field.words for field in fields]
+    chars = np.empty((rows, WORD * sum(sizes)), dtype=np.uint8)
+    keep = np.empty((rows, WORD * sum(sizes)), dtype=np.bool_)
+    char_words, keep_words = chars.view(np.uint32), keep.view(np.uint32)
     at = 0
-    for field, width in zip(fields, widths, strict=True):
-        field.write(chars[:, at : at + width], keep[:, at : at + width])
-        at += width
+    for field, size in zip(fields, sizes, strict=True):
+        field.write(char_words[:, at : at + size], keep_words[:, at : at + size])
+        at += size
     return bytes(chars[keep].data)
