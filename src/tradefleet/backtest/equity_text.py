@@ -68,6 +68,7 @@ class _Plan:
     wide_closes: bool  # digits x 10**shifts may pass int64
     spare: int  # places the quantize to 18 drops
     places: int  # of the result
+    narrow: IntArray | None  # when every sum fits int64: (cash x 10**P, base) per run
 
 
 def _plan(held: Holdings, closes: FloatArray) -> _Plan | None:
@@ -89,11 +90,14 @@ def _plan(held: Holdings, closes: FloatArray) -> _Plan | None:
         return None
     most = int(places.max())
     spare = held.scale + most - min(held.scale + most, PLACES)
-    close_bound = int(digits.max()) * 10 ** (most - int(places.min()))
+    # The largest digits x 10**(P - places), from above: floats of a relative error below
+    # 2**-52, with room to spare.
+    close_bound = int(float(np.max(digits * 10.0 ** (most - places))) * (1 + 1e-12)) + 1
     bound = cash_bound * 10**most + max(base) * close_bound + 10**spare
     if bound // 10 ** (held.scale + most) >= INT64_END:
         return None  # an integer part beyond int64
     limbs = limbs_needed(bound)
+    narrow = np.array([[c * 10**most for c in cash], base], np.int64) if bound < INT64_END else None
     return _Plan(
         run=np.repeat(np.arange(len(cash)), np.diff(edges, prepend=0, append=count)),
         gains=from_ints([max(c, 0) * 10**most for c in cash], limbs),
@@ -105,6 +109,7 @@ def _plan(held: Holdings, closes: FloatArray) -> _Plan | None:
         wide_closes=close_bound >= INT64_END,
         spare=spare,
         places=held.scale + most - spare,
+        narrow=narrow,
     )
 
 
@@ -112,6 +117,14 @@ def _block(plan: _Plan, part: slice) -> FixedPoint:
     """The equity of the candles ``part``, exactly."""
     run, limbs = plan.run[part], plan.limbs
     digits, shifts = plan.digits[part], plan.shifts[part]
+    if plan.narrow is not None:  # int64 all the way (USD-quoted pairs, budgets of millions)
+        total = plan.narrow[0, run] + plan.narrow[1, run] * (digits * _POWERS[shifts])
+        magnitude = np.abs(total)
+        if plan.spare:
+            magnitude = (magnitude + 5 * 10 ** (plan.spare - 1)) // 10**plan.spare
+        integer = magnitude // 10**plan.places
+        fraction = magnitude - integer * 10**plan.places
+        return FixedPoint(integer, fraction, plan.places, total < 0)
     if plan.wide_closes:
         closes = multiply(from_int64(digits, limbs), from_int64(_POWERS[shifts], limbs), limbs)
     else:
