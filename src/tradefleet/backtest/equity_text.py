@@ -56,7 +56,8 @@ _POWERS = np.array([10**k for k in range(PLACES + 1)], dtype=np.int64)
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What every block of candles needs: per run of candles between fills its cash
-    (split by sign) x 10**P and base units, as limbs; per candle its run and close."""
+    x 10**P and base units (as int64 where every sum fits, else as limbs with the cash
+    split by sign); per candle its run and close."""
 
     run: IntArray
     gains: LimbArray  # cash x 10**P where cash >= 0, else 0
@@ -97,7 +98,8 @@ def _plan(held: Holdings, closes: FloatArray) -> _Plan | None:
     if bound // 10 ** (held.scale + most) >= INT64_END:
         return None  # an integer part beyond int64
     limbs = limbs_needed(bound)
-    narrow = np.array([[c * 10**most for c in cash], base], np.int64) if bound < INT64_END else None
+    fits = bound < INT64_END and close_bound < INT64_END
+    narrow = np.array([[c * 10**most for c in cash], base], np.int64) if fits else None
     return _Plan(
         run=np.repeat(np.arange(len(cash)), np.diff(edges, prepend=0, append=count)),
         gains=from_ints([max(c, 0) * 10**most for c in cash], limbs),
@@ -163,8 +165,8 @@ def points_json_blocks(held: Holdings, times: IntArray, closes: FloatArray) -> I
         for first in range(0, times.shape[0], BLOCK):
             part = slice(first, first + BLOCK)
             equity = _block(plan, part)
-            fields: list[Field] = [Constant("["), Integers(times[part]), Constant(', "'), equity]
-            fields.append(Constant('"], '))
+            fields: list[Field] = [Constant("["), Integers(times[part]), Constant(', "')]
+            fields += [equity, Constant('"], ')]
             yield render(fields, equity.integer.shape[0])[:-2].decode("ascii")
 
     return pieces()

@@ -1,9 +1,10 @@
 """Non-negative integers of any size as numpy columns of base-10**9 limbs.
 
-The exact equity of every candle of a year (half a million sums of up to 28 digits) is
-beyond int64, and Python ints or Decimals cost a microsecond or more each. Split into
-limbs of nine decimal digits, a product of two limbs stays below 10**18 and fits int64,
-so whole columns multiply, add and round at numpy speed.
+The exact equity of every candle of a year (half a million sums of up to 28 digits) can
+be beyond int64 (a BTC-quoted pair: 16 places of units times closes of 8), and Python
+ints or Decimals cost a microsecond or more each. Split into limbs of nine decimal
+digits, a product of two limbs stays below 10**18 and fits int64, so whole columns
+multiply, add, subtract and round at numpy speed.
 
 A limb array has shape ``(limbs, n)``: row 0 holds the least significant nine digits of
 each of the ``n`` numbers. Only floor division by a constant is used, never ``%`` or
