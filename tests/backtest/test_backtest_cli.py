@@ -240,3 +240,29 @@ def test_the_warmup_candles_left_untraded_are_named(tmp_path: Path) -> None:
     ]
     # --from one candle later: the candle before it is the warm-up, as asked; nothing to say.
     assert _invoke(tmp_path, "--from", str(T0 + 60)).stderr == ""
+
+
+@pytest.mark.parametrize(("kernel_from", "expected"), [(6, "reference"), (5, "kernel")])
+def test_auto_picks_the_reference_loop_for_short_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_from: int, expected: str
+) -> None:
+    """Five traded candles: the reference below the threshold, the kernel from it on; the
+    document is the same, and naming an engine overrides the choice."""
+    from tradefleet.backtest import command
+
+    engines: list[str] = []
+    real_run = command.run_backtest
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        engines.append(kwargs["engine"])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(command, "run_backtest", spy)
+    monkeypatch.setattr(command, "KERNEL_FROM_CANDLES", kernel_from)
+    assert _invoke(tmp_path).exit_code == 0
+    auto = (tmp_path / "result.json").read_bytes()
+    other = "kernel" if expected == "reference" else "reference"
+    assert _invoke(tmp_path, "--engine", other).exit_code == 0
+    assert engines == [expected, other]
+    assert (tmp_path / "result.json").read_bytes() == auto
+    assert _document(tmp_path)["trades"] == TRADES

@@ -229,7 +229,7 @@ def _cli(tmp_path: Path, csv: Path, name: str, *extra: str) -> dict[str, Any]:
     return document
 
 
-def test_the_cli_uses_the_kernel_and_writes_the_reference_json(
+def test_the_cli_kernel_writes_the_reference_json(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     csv = tmp_path / "ETH-BTC_1m.csv"
@@ -242,11 +242,11 @@ def test_the_cli_uses_the_kernel_and_writes_the_reference_json(
         return real(*args, **kwargs)
 
     monkeypatch.setattr("tradefleet.backtest.command.run_backtest", spy)
-    default = _cli(tmp_path, csv, "default")
+    kernel = _cli(tmp_path, csv, "kernel", "--engine", "kernel")  # auto: reference, 800 candles
     reference = _cli(tmp_path, csv, "reference", "--engine", "reference")
     assert used == ["kernel", "reference"]
-    assert len(default["trades"]) >= 10
-    assert default == reference
+    assert len(kernel["trades"]) >= 10
+    assert kernel == reference
     assert [r for r in caplog.records if r.name.endswith("fast_engine")] == []
 
 

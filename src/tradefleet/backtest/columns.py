@@ -33,6 +33,9 @@ class FillColumns:
     quote: UnitArray  # gross quote amount, units
     fee: UnitArray  # units
     scale: int = PLACES  # a unit is 10**-scale
+    # The fill price in units, where the engine knows it exactly (the report then writes
+    # the trades from the columns, without building the Fill objects).
+    price: UnitArray | None = None
 
     def __len__(self) -> int:
         return int(self.time.shape[0])

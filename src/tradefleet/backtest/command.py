@@ -26,7 +26,7 @@ from rich.table import Table
 from tradefleet.backtest.data import BacktestDataError, CandleData, load_period, parse_time
 from tradefleet.backtest.engines import Progress as ProgressCallback
 from tradefleet.backtest.engines import engine_names
-from tradefleet.backtest.fast_engine import DEFAULT_ENGINE
+from tradefleet.backtest.fast_engine import KERNEL_ENGINE
 from tradefleet.backtest.plot import PlotError, write_plot
 from tradefleet.backtest.report import summary_rows, write_result_json
 from tradefleet.backtest.runner import BacktestResult, run_backtest
@@ -62,6 +62,11 @@ AllowGapsOption = Annotated[
     bool, typer.Option("--allow-gaps", help="accept missing candles in the data")
 ]
 PROGRESS_MIN_CANDLES = 20_000  # shorter runs finish before a bar would be worth drawing
+AUTO_ENGINE = "auto"
+REFERENCE_ENGINE = "reference"
+# Loading the compiled kernel costs a process about half a second (numba); the reference
+# loop is the faster whole command below this many traded candles (README, Backtesting).
+KERNEL_FROM_CANDLES = 50_000
 console = Console()
 notes = Console(stderr=True, soft_wrap=True)  # a note is one line, never wrapped
 
@@ -151,8 +156,10 @@ def _check_choices(timeframe: str, engine: str, plot: Path | None) -> None:
         timeframe_seconds(timeframe)
     except ValueError as error:
         _fail(f"--timeframe: {error}")
-    if engine not in engine_names():
-        _fail(f"--engine: unknown backtest engine {engine!r}; known: {', '.join(engine_names())}")
+    if engine not in _engine_choices():
+        _fail(
+            f"--engine: unknown backtest engine {engine!r}; known: {', '.join(_engine_choices())}"
+        )
     if plot is None:
         return
     suffix = plot.suffix.lower()
@@ -160,6 +167,18 @@ def _check_choices(timeframe: str, engine: str, plot: Path | None) -> None:
         _fail(f"--plot {plot}: use a .html or .png file name")
     if suffix == ".png" and importlib.util.find_spec("matplotlib") is None:
         _fail("PNG plots need matplotlib: pip install 'tradefleet[plot]' (or use .html)")
+
+
+def _engine_choices() -> list[str]:
+    return [AUTO_ENGINE, *engine_names()]
+
+
+def _engine_for(engine: str, traded: int) -> str:
+    """``--engine auto``: the reference loop for fewer than ``KERNEL_FROM_CANDLES`` traded
+    candles, else the kernel; both give the same result, so only the time differs."""
+    if engine != AUTO_ENGINE:
+        return engine
+    return REFERENCE_ENGINE if traded < KERNEL_FROM_CANDLES else KERNEL_ENGINE
 
 
 @contextmanager
@@ -188,11 +207,13 @@ def _run(
     timeframe: str,
     engine: str,
 ) -> BacktestResult:
-    with _progress(len(candles.candles) - candles.start) as progress:
+    traded = len(candles.candles) - candles.start
+    with _progress(traded) as progress:
         try:
             return run_backtest(
                 strategy.definition.id, strategy.params, candles.candles, product, budget, fees,
-                timeframe=timeframe, start=candles.start, engine=engine, progress=progress,
+                timeframe=timeframe, start=candles.start, engine=_engine_for(engine, traded),
+                progress=progress,
             )  # fmt: skip
         except ValueError as error:  # e.g. grid levels closer than the price increment
             _fail(f"backtest stopped: {error}")
@@ -276,9 +297,11 @@ def backtest_command(  # noqa: PLR0917 - typer options are parameters
     engine: Annotated[
         str,
         typer.Option(
-            help="fill engine: " + ", ".join(engine_names()) + " (same results; kernel is fast)"
+            help="fill engine: " + ", ".join(_engine_choices()) + " (same results; auto: "
+            f"reference below {KERNEL_FROM_CANDLES:,} traded candles, where loading the "
+            "compiled kernel costs more than it saves, else kernel)"
         ),
-    ] = DEFAULT_ENGINE,
+    ] = AUTO_ENGINE,
 ) -> None:
     """Backtest a strategy over a candle file with the live engine's decision code."""
     amount = _budget(budget)

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradefleet.backtest.columns import FillColumns
+from tradefleet.backtest.equity_text import fast_texts
 from tradefleet.backtest.units import PLACES, UnitArray, floats, from_units, to_units
 from tradefleet.domain import BoolArray, FloatArray, IntArray
 from tradefleet.money import AMOUNT_QUANTUM, ZERO, canonical, quantize_amount, to_decimal
@@ -124,9 +125,17 @@ def exact_texts(held: Holdings, closes: FloatArray) -> list[str]:
     """Each candle's exact equity in plain notation, trailing zeros stripped (``"1000.5"``).
 
     The same text as formatting ``exact_curve``'s values with ``canonical``, but a year of
-    one-minute candles must not cost seconds: each distinct close of a segment is worked
-    out once, and the 18-place result is trimmed as text.
+    one-minute candles must not cost seconds: the integer columns give it (``equity_text``)
+    where their sums are exact, else each distinct close of a segment is worked out once
+    and the 18-place result is trimmed as text.
     """
+    fast = fast_texts(held, closes)
+    return _decimal_texts(held, closes) if fast is None else fast
+
+
+def _decimal_texts(held: Holdings, closes: FloatArray) -> list[str]:
+    """``exact_texts`` with Decimals: the reference, and the way where integers are not
+    known to give the same numbers."""
     texts: list[str] = []
     for start, stop, cash, base in _segments(held, len(closes)):
         if not base:
@@ -141,8 +150,17 @@ def exact_texts(held: Holdings, closes: FloatArray) -> list[str]:
 
 
 def plain_text(value: Decimal) -> str:
-    """Plain notation, trailing zeros stripped: Decimal("1E-8") -> "0.00000001"."""
-    return format(canonical(value), "f")
+    """Plain notation, trailing zeros stripped: Decimal("1E-8") -> "0.00000001".
+
+    ``format(canonical(value), "f")``, without ``canonical``'s context and ``normalize``:
+    reports write tens of thousands of amounts.
+    """
+    if not value:
+        return "0"
+    if not value.is_finite():
+        return format(canonical(value), "f")
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _segments(held: Holdings, count: int) -> list[tuple[int, int, Decimal, Decimal]]:

@@ -92,9 +92,12 @@ def fill_columns(result: KernelResult, product: ProductSpec, budget: Decimal) ->
     fee = _fees(quote, fees, np.isin(fills.purpose, _TAKER_CODES), scale)
     if fee is None:
         return None
+    shift = 10 ** (scale - price_places)
+    wide = largest(price) * shift >= _INT64_END  # a price can outgrow the amounts' bound
     return FillColumns(
-        time=fills.time, buy=fills.side == _BUY, base=base, quote=quote, fee=fee, scale=scale
-    )
+        time=fills.time, buy=fills.side == _BUY, base=base, quote=quote, fee=fee, scale=scale,
+        price=(price.astype(object) if wide else price) * shift,
+    )  # fmt: skip
 
 
 def _exact_quote(price: UnitArray, lots: np.ndarray, increment: Decimal, places: int) -> UnitArray:

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from tradefleet.backtest.equity import exact_texts
+from tradefleet.backtest.equity import exact_texts, plain_text
+from tradefleet.backtest.equity_text import points_json_blocks
 from tradefleet.backtest.metrics import Metrics
 from tradefleet.backtest.runner import BacktestResult
+from tradefleet.backtest.trade_text import trades_json
 from tradefleet.domain import Fill
-from tradefleet.money import canonical
 
 JsonValue = str | int | float | None
 _BLOCK = 8192  # equity points per piece of JSON text
@@ -27,7 +28,7 @@ _BLOCK = 8192  # equity points per piece of JSON text
 
 def decimal_text(value: Decimal) -> str:
     """Plain notation, trailing zeros stripped: Decimal("1E-8") -> "0.00000001"."""
-    return format(canonical(value), "f")
+    return plain_text(value)
 
 
 def _json_value(value: object) -> JsonValue:
@@ -80,11 +81,22 @@ def result_json_chunks(result: BacktestResult) -> Iterator[str]:
     cost far more time and memory than their text, and even their text is tens of MB.
     Equity texts are plain decimals, so they need no JSON escaping.
     """
-    head = json.dumps(
-        {"metrics": metrics_json(result.metrics), "trades": [trade_json(f) for f in result.fills]}
-    )
-    yield f'{head[:-1]}, "equity": ['
-    texts, times = exact_texts(result.holdings, result.closes), result.times
+    metrics = json.dumps({"metrics": metrics_json(result.metrics)})
+    columns = result.fill_columns
+    trades = None if columns is None else trades_json(columns)  # without the Fill objects
+    if trades is None:
+        trades = json.dumps([trade_json(fill) for fill in result.fills])
+    yield f'{metrics[:-1]}, "trades": {trades}, "equity": ['
+    held, times, closes = result.holdings, result.times, result.closes
+    fast = points_json_blocks(held, times, closes)
+    if fast is not None:
+        for i, piece in enumerate(fast):
+            if i:
+                yield ", "
+            yield piece
+        yield "]}\n"
+        return
+    texts = exact_texts(held, closes)
     for i in range(0, len(texts), _BLOCK):
         separator = ", " if i else ""
         yield separator + _points_text(times[i : i + _BLOCK].tolist(), texts[i : i + _BLOCK])

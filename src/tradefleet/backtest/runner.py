@@ -13,12 +13,13 @@ steps the Python deal manager itself, with identical results.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
+from tradefleet.backtest.columns import FillColumns
 from tradefleet.backtest.engines import DealSummary, EngineJob, Progress, get_engine
 from tradefleet.backtest.equity import (
     Holdings,
@@ -56,6 +57,7 @@ class BacktestResult:
     equity: FloatArray  # value at each traded candle's close, as floats
     holdings: Holdings  # exact cash and base behind the curve
     metrics: Metrics
+    fill_columns: FillColumns | None = field(default=None, compare=False)  # ``fills``, exact
 
     def equity_points(self) -> list[tuple[int, Decimal]]:
         """``[(candle open time, exact equity at its close)]``, 18 decimal places."""
@@ -149,4 +151,5 @@ def run_backtest(  # noqa: PLR0917 - the documented call shape
         equity=equity,
         holdings=held,
         metrics=metrics,
+        fill_columns=fill_columns,
     )

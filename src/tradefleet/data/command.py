@@ -9,13 +9,12 @@ the same command run again continues after its last candle.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,7 +22,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tradefleet.backtest.data import parse_time
-from tradefleet.config import Settings, get_settings
 from tradefleet.data.download import (
     Downloader,
     DownloadRequest,
@@ -44,6 +42,9 @@ from tradefleet.domain import CandleArrays
 from tradefleet.market.base import MarketError, MarketUnavailable, UnknownProductError
 from tradefleet.market.base import timeframe_seconds as tf_seconds
 from tradefleet.market.products import split_product_id
+
+if TYPE_CHECKING:  # asyncio and pydantic-settings load when a download runs, not with the CLI
+    from tradefleet.config import Settings
 
 ATTEMPTS = 5  # per request: waits of 1, 2, 4 and 8 s between them
 RETRY_DELAY = 1.0
@@ -162,6 +163,8 @@ async def _download(downloader: Downloader, existing: CandleArrays | None) -> Do
 def _run(
     settings: Settings, request: DownloadRequest, sink: CandleSink, existing: CandleArrays | None
 ) -> DownloadResult:
+    import asyncio  # noqa: PLC0415
+
     from tradefleet.market.exchange import ExchangeSource  # noqa: PLC0415  (ccxt is heavy)
 
     try:
@@ -252,6 +255,8 @@ def download_data_command(  # noqa: PLR0917 - typer options are parameters
     ] = None,
 ) -> None:
     """Download exchange candles into a CSV/Parquet file; a rerun resumes after its last candle."""
+    from tradefleet.config import get_settings  # noqa: PLC0415
+
     request, capped = _request(product, timeframe, start, end)
     try:
         settings = get_settings()

@@ -11,7 +11,6 @@ import importlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from tradefleet.config import MarketKind, Settings
 from tradefleet.market.base import (
     TIMEFRAMES,
     AcceleratedClock,
@@ -26,6 +25,7 @@ from tradefleet.market.base import (
 )
 
 if TYPE_CHECKING:
+    from tradefleet.config import Settings
     from tradefleet.market.exchange import ExchangeSource
     from tradefleet.market.replay import ReplaySource
     from tradefleet.market.service import MarketService
@@ -72,6 +72,9 @@ def build_source(settings: Settings, clock: Clock | None = None) -> MarketSource
     candle (replay).  A caller that restores a saved clock passes it, or calls the
     source's ``bind_clock`` later.
     """
+    # The settings (pydantic-settings) load here, not with every candle-file reader.
+    from tradefleet.config import MarketKind  # noqa: PLC0415
+
     if settings.market is MarketKind.EXCHANGE:
         from tradefleet.market.exchange import ExchangeSource  # noqa: PLC0415
 

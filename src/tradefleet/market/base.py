@@ -7,7 +7,6 @@ simulated or replayed market can run faster than the wall clock.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -25,6 +24,14 @@ TIMEFRAMES: dict[str, int] = {
     "1d": 86400,
 }
 """Coinbase Advanced Trade's candle granularities, in seconds."""
+
+
+async def _sleep(seconds: float) -> None:
+    """``asyncio.sleep``: asyncio loads with the first clock that waits, not with every
+    reader of timeframes (``tradefleet backtest`` never needs it)."""
+    import asyncio  # noqa: PLC0415
+
+    await asyncio.sleep(seconds)
 
 
 class MarketError(Exception):
@@ -98,7 +105,7 @@ class WallClock:
 
     async def sleep_until(self, t: float) -> None:
         while (remaining := t - self.now()) > 0:
-            await asyncio.sleep(remaining)
+            await _sleep(remaining)
 
 
 class AcceleratedClock:
@@ -119,7 +126,7 @@ class AcceleratedClock:
 
     async def sleep_until(self, t: float) -> None:
         while (remaining := t - self.now()) > 0:
-            await asyncio.sleep(remaining / self.speed)
+            await _sleep(remaining / self.speed)
 
 
 class ManualClock:
@@ -146,4 +153,4 @@ class ManualClock:
     async def sleep_until(self, t: float) -> None:
         if t > self._now:
             self._now = float(t)
-        await asyncio.sleep(0)
+        await _sleep(0)
