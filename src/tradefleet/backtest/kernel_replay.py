@@ -30,7 +30,6 @@ lacks, a deal counter, a peak beyond float error) raises :class:`ReplayMismatchE
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -45,6 +44,7 @@ from tradefleet.deals.book import (
     draft,
     limit_buy_cost,
     record_buy,
+    spendable,
     total_committed,
 )
 from tradefleet.deals.grid import grid_levels
@@ -60,7 +60,6 @@ from tradefleet.domain import (
     Fill,
     FloatArray,
     IntArray,
-    OrderIntent,
     OrderPurpose,
     OrderType,
     PlaceOrder,
@@ -136,13 +135,9 @@ def refusable(
     return out
 
 
-def _buys(intents: Sequence[OrderIntent]) -> bool:
-    return any(isinstance(i, PlaceOrder) and i.side is Side.BUY for i in intents)
-
-
 class _Replay(ABC):
     """Visits candles in order: refusals, the kernel's fills, then the manager's
-    ``on_candle`` where it can place a buy; measures committed quote after a buy."""
+    ``on_candle`` where it can place a buy."""
 
     def __init__(self, data: ReplayInput) -> None:
         self.data = data
@@ -179,17 +174,16 @@ class _Replay(ABC):
         if self.next_fill != len(self.fill_candle):
             raise ReplayMismatchError("kernel fills after the last candle replayed")
 
-    def refuse(self, index: int, candle: Candle) -> bool:
-        """Refuse what cannot fill on candle ``index``; True if that placed a buy."""
-        return False
+    def refuse(self, index: int, candle: Candle) -> None:  # noqa: B027 - a grid refuses nothing
+        """Refuse what cannot fill on candle ``index`` (a grid works only limit orders)."""
 
     @abstractmethod
-    def fill(self, k: int) -> bool:
-        """Apply the kernel's fill ``k``; True if that placed a buy."""
+    def fill(self, k: int) -> None:
+        """Apply the kernel's fill ``k``."""
 
     @abstractmethod
-    def decide(self, index: int, candle: Candle) -> bool:
-        """The manager's ``on_candle`` where it can place a buy; True if it did."""
+    def decide(self, index: int, candle: Candle) -> None:
+        """The manager's ``on_candle`` where it can place a buy."""
 
     @abstractmethod
     def settle(self, candle: Candle) -> None:
@@ -242,10 +236,10 @@ class _SignalReplay(_Replay):
             self.visit(int(index))
         self.finish()
 
-    def refuse(self, index: int, candle: Candle) -> bool:
+    def refuse(self, index: int, candle: Candle) -> None:
         """``fill_model.unfillable`` for the market buys due that the kernel did not fill."""
         if not self.market_from:
-            return False
+            return
         filled = self._market_buys_filled(index)
         working = [
             WorkingOrder(order, active)
@@ -254,13 +248,11 @@ class _SignalReplay(_Replay):
             if (active := self.market_from.get(cid)) is not None
             and (deal.seq, order.purpose) not in filled
         ]
-        data, placed = self.data, False
+        data = self.data
         for order, _reason in unfillable(working, candle, data.product, data.fees):
             cid = order.intent.client_order_id
             del self.market_from[cid]
-            intents = self.manager.on_reject(self.state, cid, data.product, data.fees)
-            placed = _buys(intents) or placed
-        return placed
+            self.manager.on_reject(self.state, cid, data.product, data.fees)
 
     def _market_buys_filled(self, index: int) -> set[tuple[int, OrderPurpose]]:
         """(deal seq, purpose) of the kernel's market buy fills on candle ``index``."""
@@ -274,7 +266,7 @@ class _SignalReplay(_Replay):
             k += 1
         return filled
 
-    def fill(self, k: int) -> bool:
+    def fill(self, k: int) -> None:
         data = self.data
         fill = data.fills[k]
         purpose = PURPOSES[int(data.kernel.fills.purpose[k])]
@@ -284,7 +276,7 @@ class _SignalReplay(_Replay):
         step = Step(self.state, data.product, data.fees)
         if fill.side is Side.SELL:
             self._close(step, deal, fill, purpose)
-            return False
+            return
         order = self._buy_order(deal, fill, purpose)
         del deal.open_orders[order.client_order_id]
         self.market_from.pop(order.client_order_id, None)
@@ -295,7 +287,6 @@ class _SignalReplay(_Replay):
             deal.adds_filled += 1
         else:
             place_safety_orders(self.settings, step, deal)
-        return _buys(step.intents)
 
     def _buy_order(self, deal: DealState, fill: Fill, purpose: OrderPurpose) -> PlaceOrder:
         """The working order ``fill`` executes: a safety order by its id (the ladder is
@@ -334,9 +325,9 @@ class _SignalReplay(_Replay):
             raise ReplayMismatchError(f"the kernel closes deal {deal.seq} without a reason")
         close(step, deal, fill, reason)
 
-    def decide(self, index: int, candle: Candle) -> bool:
+    def decide(self, index: int, candle: Candle) -> None:
         if not self.deciding[index]:
-            return False
+            return
         data = self.data
         action = SignalAction.BUY if data.buy[index] else SignalAction.SELL
         signal = Signal(candle.time, action, candle.close)
@@ -344,7 +335,6 @@ class _SignalReplay(_Replay):
         for intent in intents:
             if isinstance(intent, PlaceOrder) and intent.order_type is OrderType.MARKET:
                 self.market_from[intent.client_order_id] = candle.time + data.tf_seconds
-        return _buys(intents)
 
     def settle(self, candle: Candle) -> None:
         """A market order fills or is refused on the first candle it may fill on."""
@@ -394,7 +384,9 @@ class _GridReplay(_Replay):
 
     def _next_arming(self, index: int) -> int:
         """The first candle after ``index`` closing at or above a free level that fits."""
-        room = self.settings.budget - total_committed(self.state, self.data.fees)
+        room = spendable(self.settings.budget, self.state) - total_committed(
+            self.state, self.data.fees
+        )
         worked = {deal.grid_level for deal in self.state.deals}
         prices = [
             self.levels[level]
@@ -406,21 +398,21 @@ class _GridReplay(_Replay):
         # ``to_decimal(close) > level`` implies ``close >= float(level)``.
         return self.above.find(index + 1, float(min(prices)))
 
-    def fill(self, k: int) -> bool:
+    def fill(self, k: int) -> None:
         data = self.data
         fill = data.fills[k]
         deal, _order = self.state.find_order(fill.client_order_id)
         if deal.seq != int(data.kernel.fills.deal_seq[k]):
             raise ReplayMismatchError(f"fill {fill.client_order_id} names deal {deal.seq}")
-        return _buys(self.manager.on_fill(self.state, fill, data.product, data.fees))
+        self.manager.on_fill(self.state, fill, data.product, data.fees)
 
     def settle(self, candle: Candle) -> None:
         """Nothing is ever due: a grid works only limit orders, which wait."""
 
-    def decide(self, index: int, candle: Candle) -> bool:
+    def decide(self, index: int, candle: Candle) -> None:
         data = self.data
         signal = Signal(candle.time, SignalAction.HOLD, candle.close)
-        return _buys(self.manager.on_candle(self.state, candle, signal, data.product, data.fees))
+        self.manager.on_candle(self.state, candle, signal, data.product, data.fees)
 
 
 class FirstAbove:
