@@ -12,7 +12,7 @@ Definitions, so the UI, the API and the tests agree:
   when the column is empty); the percentage is of the bot's budget.
 - *budget available* = what the bot may commit in all: its budget less its realised
   losses, ``budget + min(R, 0)`` (with ``compound_profits``, ``budget + R``), never
-  below 0 (``deals.book.spendable``), R = the realised PnL of its closed deals in its
+  below 0 (``deals.book.allowance``), R = the realised PnL of its closed deals in its
   quote currency; *budget free* = budget available - funds in use. A bot whose next
   order does not fit does not place it ("budget exhausted" in its ``last_error`` and
   signal log).
@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
+from tradefleet.deals.book import allowance
 from tradefleet.money import FEE_QUANTUM, ZERO, canonical
 
 PCT_QUANTUM = Decimal("0.0001")
@@ -181,8 +182,7 @@ def bot_stats(
         (deal_realized(d) for d in closed if quote_currency_of(d.product_id) == quote_currency),
         ZERO,
     )
-    counted = own if compound_profits or own < 0 else ZERO
-    available = canonical(max(ZERO, budget + counted))
+    available = canonical(allowance(budget, own, compound_profits))
     wins = sum(1 for d in closed if deal_realized(d) > 0)
     return BotStats(
         quote_currency=quote_currency,

@@ -173,11 +173,15 @@ def total_committed(state: BotState, fees: FeeSchedule) -> Decimal:
     return sum((committed(deal, fees) for deal in state.deals), ZERO)
 
 
-def spendable(budget: Decimal, state: BotState, compound_profits: bool = False) -> Decimal:
-    """What the bot may commit: its budget less its realised losses (plus its realised
-    profits when it compounds them), never below zero."""
-    realized = state.realized_pnl
+def allowance(budget: Decimal, realized: Decimal, compound_profits: bool = False) -> Decimal:
+    """What a bot with ``realized`` PnL on record may commit: its budget less its realised
+    losses (plus its realised profits when it compounds them), never below zero."""
     return max(ZERO, budget + (realized if compound_profits or realized < 0 else ZERO))
+
+
+def spendable(budget: Decimal, state: BotState, compound_profits: bool = False) -> Decimal:
+    """``allowance`` of the bot's realised PnL so far."""
+    return allowance(budget, state.realized_pnl, compound_profits)
 
 
 BUDGET_EXHAUSTED = "budget exhausted"
