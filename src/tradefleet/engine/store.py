@@ -20,6 +20,7 @@ from tradefleet.domain import Fill as FillEvent
 from tradefleet.domain import OrderPurpose, OrderStatus, OrderType, PlaceOrder, Side
 from tradefleet.engine.events import StepEvents
 from tradefleet.engine.runtime import BotRuntime, OrderBook
+from tradefleet.stats import quote_currency_of
 
 WORKING_STATUSES = (OrderStatus.PENDING.value, OrderStatus.OPEN.value)
 
@@ -45,7 +46,7 @@ def realized_of(session: Session, bot: Bot) -> Decimal:
     currency (a bot may have traded another market before; those amounts are in another
     currency), summed exactly here: SQLite keeps money as text, which its SUM would turn
     into floats."""
-    quote = bot.product_id.rsplit("-", 1)[-1]
+    quote = quote_currency_of(bot.product_id)
     rows = session.execute(
         select(
             Position.realized_pnl,
