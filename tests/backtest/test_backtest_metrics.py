@@ -88,7 +88,7 @@ def test_max_drawdown_is_the_largest_fall_from_a_running_peak() -> None:
     assert max_drawdown_pct(np.array([1.0, 2.0, 3.0])) == 0.0
     assert max_drawdown_pct(np.array([], dtype=np.float64)) == 0.0
     # The budget before the first candle is the first peak: 100 -> 99 -> 98 is 2 %.
-    assert max_drawdown_pct(np.array([99.0, 98.0]), 100.0) == pytest.approx(2.0)
+    assert max_drawdown_pct(np.array([100.0, 99.0, 98.0])) == pytest.approx(2.0)
 
 
 def test_sharpe_and_sortino_by_hand() -> None:

@@ -99,14 +99,12 @@ def durations(deals: DealColumns) -> list[int]:
     return spans
 
 
-def max_drawdown_pct(equity: FloatArray, start: float | None = None) -> float:
-    """Largest fall from a running peak, in % of that peak (0 for a curve that never
-    falls); ``start`` (the budget) is the value before the first point."""
+def max_drawdown_pct(equity: FloatArray) -> float:
+    """Largest fall from a running peak, in % of that peak (0 for a curve that never falls)."""
     if equity.size == 0:
         return 0.0
-    curve = equity if start is None else np.concatenate(([start], equity))
-    peaks = np.maximum.accumulate(curve)
-    return float(np.max((peaks - curve) / peaks) * 100.0)
+    peaks = np.maximum.accumulate(equity)
+    return float(np.max((peaks - equity) / peaks) * 100.0)
 
 
 def candles_per_year(tf_seconds: int) -> float:
@@ -205,7 +203,7 @@ def compute_metrics(data: MetricsInput) -> Metrics:
         avg_deal_duration_seconds=sum(spans) / len(spans) if spans else None,
         max_deal_duration_seconds=max(spans) if spans else None,
         max_safety_orders_used=int(deals.safety_orders.max(initial=0)),
-        max_drawdown_pct=max_drawdown_pct(data.equity, float(data.budget)),
+        max_drawdown_pct=max_drawdown_pct(curve),
         sharpe=sharpe_ratio(curve, per_year, per_candle),
         sortino=sortino_ratio(curve, per_year, per_candle),
         exposure_pct=exposure_pct(data.holding),
