@@ -56,6 +56,7 @@ def serve(
     import uvicorn
 
     from tradefleet.api.auth import ensure_admin_password
+    from tradefleet.capacity import SHUTDOWN_GRACE_SECONDS
     from tradefleet.config import Mode
     from tradefleet.platform import build_platform
 
@@ -83,7 +84,13 @@ def serve(
             highlight=False,
             soft_wrap=True,
         )
-        config = uvicorn.Config(platform.app, host=host, port=port, log_level="info")
+        config = uvicorn.Config(
+            platform.app,
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
         await uvicorn.Server(config).serve()
 
     asyncio.run(run())

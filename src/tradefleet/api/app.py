@@ -44,7 +44,11 @@ def create_app(
     session_factory: sessionmaker[Session],
     engine: EngineControl,
     static_dir: Path | None = None,
+    *,
+    health_sessions: sessionmaker[Session] | None = None,
 ) -> FastAPI:
+    """The app on ``session_factory``; ``health_sessions`` (default: the same) is the
+    connection ``/api/health`` checks the database on, kept apart so it always answers."""
     app = FastAPI(
         title="tradefleet",
         summary="Run many crypto trading bots: paper, live and backtests on one decision code.",
@@ -57,6 +61,7 @@ def create_app(
     app.state.context = ApiContext(
         settings=settings,
         session_factory=session_factory,
+        health_sessions=health_sessions or session_factory,
         engine=engine,
         signing_key=SigningKey(session_factory, settings),
         backtests=backtest_jobs,

@@ -3,6 +3,10 @@
 A bot is loaded while it is active or still holds open deals, unless it was deleted.
 ``sync`` compares each row's content marker with the loaded runtime's, so an edit made
 anywhere (API, CLI, another process) is picked up at the next cycle without a restart.
+
+Only the engine's lock holder changes the registry, and it reads the database in a worker
+thread; what the event loop reads meanwhile (``due``, ``next_close``, health) it reads
+from snapshots of the runtimes, so a change in that thread never breaks its iteration.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,12 +24,21 @@ from tradefleet.db.session import transaction
 from tradefleet.domain import ProductSpec
 from tradefleet.engine.loader import build_runtime
 from tradefleet.engine.runtime import BotRuntime
+from tradefleet.engine.threads import in_thread
 from tradefleet.market.base import MarketUnavailable, last_closed_open_time
 from tradefleet.market.service import MarketService
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """The market's products as fetched before a sync, or why they could not be."""
+
+    products: dict[str, ProductSpec] | None
+    unavailable: str | None = None
 
 
 def content_marker(bot: Bot) -> str:
@@ -58,20 +72,31 @@ class RuntimeRegistry:
         return self._runtimes.get(bot_id)
 
     def runtimes(self) -> list[BotRuntime]:
-        return [self._runtimes[bot_id] for bot_id in sorted(self._runtimes)]
+        snapshot = list(self._runtimes.items())  # one C-level copy: safe beside a writer
+        return [runtime for _, runtime in sorted(snapshot, key=lambda item: item[0])]
 
-    async def sync(self, sessions: sessionmaker[Session]) -> str | None:
+    async def catalog(self) -> Catalog:
+        """The market's products, fetched without holding anything."""
+        try:
+            return Catalog(await self._products())
+        except MarketUnavailable as error:
+            return Catalog(None, f"market data unavailable: {error}")
+
+    async def sync(
+        self, sessions: sessionmaker[Session], catalog: Catalog | None = None
+    ) -> str | None:
         """Load new or changed bots, drop deleted ones and idle stopped ones.
 
         When the market cannot list its products, loaded bots stay as they are, bots not
         loaded yet get the reason in ``last_error`` and are tried again next time; the
         reason is returned.
         """
-        try:
-            products: dict[str, ProductSpec] | None = await self._products()
-            unavailable = None
-        except MarketUnavailable as error:
-            products, unavailable = None, f"market data unavailable: {error}"
+        catalog = catalog if catalog is not None else await self.catalog()
+        await in_thread(lambda: self._sync_rows(sessions, catalog))
+        return catalog.unavailable
+
+    def _sync_rows(self, sessions: sessionmaker[Session], catalog: Catalog) -> None:
+        products, unavailable = catalog.products, catalog.unavailable
         with transaction(sessions) as session:
             with_deals = set(
                 session.scalars(select(Position.bot_id).where(Position.status == "open").distinct())
@@ -94,12 +119,13 @@ class RuntimeRegistry:
                 self._load(session, bot, products.get(bot.product_id), marker)
             for bot_id in set(self._runtimes) - seen:
                 self.drop(bot_id)
-        return unavailable
 
-    async def refresh(self, sessions: sessionmaker[Session], bot_id: int) -> None:
+    async def refresh(
+        self, sessions: sessionmaker[Session], bot_id: int, catalog: Catalog | None = None
+    ) -> None:
         """Force a reload of one bot (after an edit through the API)."""
         self._markers.pop(bot_id, None)
-        await self.sync(sessions)
+        await self.sync(sessions, catalog)
 
     def _load(self, session: Session, bot: Bot, product: ProductSpec | None, marker: str) -> None:
         try:
@@ -146,14 +172,14 @@ class RuntimeRegistry:
 
     def next_close(self, now: float) -> float:
         """When the next candle of any loaded bot closes (in a minute if none is loaded)."""
-        frames = {runtime.tf_seconds for runtime in self._runtimes.values()}
+        frames = {runtime.tf_seconds for runtime in list(self._runtimes.values())}
         if not frames:
             return now + 60.0
         return float(min((int(now // tf) + 1) * tf for tf in frames))
 
     def find_position(self, position_id: int) -> tuple[BotRuntime, int]:
         """The runtime holding open position ``position_id`` and its deal seq."""
-        for runtime in self._runtimes.values():
+        for runtime in list(self._runtimes.values()):
             for seq, pid in runtime.position_ids.items():
                 if pid == position_id and runtime.state.deal(seq) is not None:
                     return runtime, seq

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anyio import from_thread
 from fastapi import APIRouter, status
 
 from tradefleet.api.deps import BacktestDep, BacktestJobsDep, SessionDep, SettingsDep
@@ -27,7 +28,7 @@ def read_backtests(session: SessionDep, limit: Limit = 100, offset: Offset = 0) 
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
-async def create_backtest(
+def create_backtest(
     body: BacktestCreate, session: SessionDep, settings: SettingsDep, jobs: BacktestJobsDep
 ) -> BacktestPublic:
     """Check the request and queue the run; GET /backtests/{id} shows its progress.
@@ -38,7 +39,7 @@ async def create_backtest(
     defaults = fee_service.load_fees(session, settings)
     request = checked_request(body.to_request(defaults), settings.candle_dir)
     run = runs.create_run(session, request)
-    jobs.submit(run.id)
+    from_thread.run_sync(jobs.submit, run.id)  # on the loop, which ties the run's life to it
     return BacktestPublic.from_run(run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tradefleet.api.deps import BotDep, EngineDep, PositionDep, SessionDep
-from tradefleet.api.errors import guarded
+from tradefleet.api.pausing import on_loop
 from tradefleet.api.schemas.common import Limit, Offset, RowId, RowIdFilter, error_responses
 from tradefleet.api.schemas.positions import (
     PositionDetail,
@@ -55,15 +55,13 @@ def read_position(position_id: RowId, session: SessionDep) -> PositionDetail:
 
 
 @router.post("/positions/{position_id}/close")
-async def close_position(
-    position: PositionDep, session: SessionDep, engine: EngineDep
-) -> PositionPublic:
+def close_position(position: PositionDep, session: SessionDep, engine: EngineDep) -> PositionPublic:
     """Cancel the deal's resting orders and sell what it holds at market (409 when closed).
 
     In paper mode the sell fills at the next candle's open, so the answer may still show the
     deal open; it closes when that fill arrives.
     """
     records.require_open(position)
-    await guarded(engine.close_position(position.id), f"close position {position.id}")
+    on_loop(engine.close_position, position.id, what=f"close position {position.id}")
     session.refresh(position)
     return PositionPublic.model_validate(position)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, replace
 from decimal import Decimal
 
+from anyio import from_thread
 from fastapi import APIRouter
 
 from tradefleet.api.deps import BotDep, MarketDep, SessionDep
@@ -23,13 +24,13 @@ router = APIRouter(tags=["stats"], responses=error_responses(404))
 logger = logging.getLogger(__name__)
 
 
-async def last_prices(market: MarketView, positions: Iterable[Position]) -> dict[str, Decimal]:
+def last_prices(market: MarketView, positions: Iterable[Position]) -> dict[str, Decimal]:
     """Last prices of the products open deals hold; an unavailable one is left out, which
     makes the unrealized PnL unknown (null) rather than wrong."""
     prices: dict[str, Decimal] = {}
     for product_id in sorted({p.product_id for p in positions if p.status == "open"}):
         try:
-            prices[product_id] = await market.last_price(product_id)
+            prices[product_id] = from_thread.run(market.last_price, product_id)
         except Exception:
             logger.warning("no last price for %s", product_id, exc_info=True)
     return prices
@@ -44,14 +45,14 @@ def _stats(bot: Bot, positions: list[Position], prices: dict[str, Decimal]) -> B
 
 
 @router.get("/bots/{bot_id}/stats")
-async def read_bot_stats(bot: BotDep, session: SessionDep, market: MarketDep) -> BotStatsPublic:
+def read_bot_stats(bot: BotDep, session: SessionDep, market: MarketDep) -> BotStatsPublic:
     positions = records.positions_of(session, [bot.id])
-    stats = _stats(bot, positions, await last_prices(market, positions))
+    stats = _stats(bot, positions, last_prices(market, positions))
     return BotStatsPublic.model_validate({"bot_id": bot.id, **asdict(stats)})
 
 
 @router.get("/stats")
-async def read_stats(session: SessionDep, market: MarketDep) -> StatsPublic:
+def read_stats(session: SessionDep, market: MarketDep) -> StatsPublic:
     """Totals of every bot, one entry per quote currency.
 
     A deleted bot's closed deals still count (their PnL and fees are in the account's
@@ -60,7 +61,7 @@ async def read_stats(session: SessionDep, market: MarketDep) -> StatsPublic:
     everyone = bot_service.list_bots(session, include_deleted=True)
     bots = [bot for bot in everyone if bot.deleted_at is None]
     positions = records.positions_of(session)
-    prices = await last_prices(market, positions)
+    prices = last_prices(market, positions)
     totals = totals_by_quote(_counted_stats(bot, positions, prices) for bot in everyone)
     live_per_quote = Counter(quote_currency_of(bot.product_id) for bot in bots)
     return StatsPublic(
