@@ -346,8 +346,15 @@ def report(client: TestClient, sessions: sessionmaker[Session], args: argparse.N
     print(f"GET /api/bots/1/stats: {seconds * 1000:.1f} ms")
     for name, deep in [("trades", 50_000), ("positions", 30_000), ("signals", 25_000)]:
         list_figures(client, repeat, name, deep)
-    seconds, _ = timed(repeat, lambda: ok(client, "/api/trades?limit=100&bot_id=640"))
-    print(f"GET /api/trades?bot_id=640: {seconds * 1000:.1f} ms")
+    for path in [
+        "/api/trades?limit=100&bot_id=641",
+        "/api/trades?limit=100&position_id=15000",
+        "/api/positions?limit=100&status=open",
+        "/api/bots/641/positions?limit=100",
+        "/api/positions/15000",
+    ]:
+        seconds, _ = timed(repeat, lambda path=path: ok(client, path))  # type: ignore[misc]
+        print(f"GET {path}: {seconds * 1000:.1f} ms")
     seconds, realized = timed(repeat, lambda: realized_for_all(sessions))
     print(f"engine realised PnL of {len(realized)} bots: {seconds:.3f} s")
     stats_seconds, worst, calls = health_while(client, "/api/stats")
