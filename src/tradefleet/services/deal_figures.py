@@ -53,7 +53,6 @@ class BotRow:
     budget: Decimal
     is_active: bool
     deleted: bool
-    compound_profits: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +95,12 @@ def open_deals(session: Session) -> dict[int, list[DealRow]]:
 
 def bots(session: Session) -> list[BotRow]:
     """Every bot, deleted ones included (their closed deals still count), by id."""
-    query = select(
-        Bot.id, Bot.product_id, Bot.budget, Bot.is_active, Bot.deleted_at, Bot.strategy_config
-    ).order_by(Bot.id)
+    query = select(Bot.id, Bot.product_id, Bot.budget, Bot.is_active, Bot.deleted_at)
     return [
-        BotRow(
-            id=bot_id,
-            product_id=product_id,
-            budget=budget,
-            is_active=is_active,
-            deleted=deleted_at is not None,
-            compound_profits=bool((config or {}).get("compound_profits", False)),
+        BotRow(bot_id, product_id, budget, is_active, deleted=deleted_at is not None)
+        for bot_id, product_id, budget, is_active, deleted_at in session.execute(
+            query.order_by(Bot.id)
         )
-        for bot_id, product_id, budget, is_active, deleted_at, config in session.execute(query)
     ]
 
 
@@ -129,10 +121,10 @@ def closed_sums(
     return sums
 
 
-def realized_by_bot(session: Session, bots: Iterable[Bot]) -> dict[int, Decimal]:
+def realized_by_bot(session: Session, of_bots: Iterable[Bot]) -> dict[int, Decimal]:
     """Bot id -> realised PnL of its closed deals in its current quote currency (a bot may
     have traded another market before; those amounts are in another currency)."""
-    wanted = list(bots)
+    wanted = list(of_bots)
     sums = closed_sums(session, [bot.id for bot in wanted])
     totals: dict[int, Decimal] = {}
     for bot in wanted:
