@@ -60,6 +60,12 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
+def spread(seconds: list[float]) -> str:
+    """p50, p95 and max in milliseconds."""
+    p50, p95, top = percentile(seconds, 0.5), percentile(seconds, 0.95), max(seconds, default=0)
+    return f"p50 {1000 * p50:.0f} ms  p95 {1000 * p95:.0f} ms  max {1000 * top:.0f} ms"
+
+
 async def load(args: argparse.Namespace, server: ServerProcess) -> int:
     healthy = server.start()
     print(f"server healthy after {healthy:.2f} s on {server.database_url.split('://')[0]}")
@@ -84,23 +90,22 @@ async def load(args: argparse.Namespace, server: ServerProcess) -> int:
     code, shutdown = server.terminate()
     everything = [s for values in tally.latencies.values() for s in values]
     answered = sum(n for status, n in tally.statuses.items() if status.isdigit())
-    print(f"\n{sum(tally.statuses.values())} requests from {args.clients} clients in {wall:.1f} s: "
+    total = sum(tally.statuses.values())
+    print(f"\n{total} requests from {args.clients} clients in {wall:.1f} s: "
           f"{answered / wall:.0f} answered/s")  # fmt: skip
-    print(f"latency all: p50 {1000 * percentile(everything, 0.5):.0f} ms  p95 {1000 * percentile(everything, 0.95):.0f} ms  max {1000 * max(everything, default=0):.0f} ms")  # fmt: skip
+    print(f"latency all: {spread(everything)}")
     for kind in sorted(tally.latencies):
-        values = tally.latencies[kind]
-        print(f"  {kind:<10} n={len(values):<5} p50 {1000 * percentile(values, 0.5):6.0f} ms  "
-              f"p95 {1000 * percentile(values, 0.95):6.0f} ms  max {1000 * max(values):6.0f} ms")  # fmt: skip
+        print(f"  {kind:<10} n={len(tally.latencies[kind]):<5} {spread(tally.latencies[kind])}")
     print("statuses:", ", ".join(f"{s}: {n}" for s, n in sorted(tally.statuses.items())))
     print(f"hangs (> 30 s): {tally.hangs}; 503 without Retry-After: {tally.bare_503}")
-    print(f"health: {len(health.latencies)} probes, p50 {1000 * percentile(health.latencies, 0.5):.0f} ms, "
-          f"max {1000 * max(health.latencies, default=0):.0f} ms, over 1 s: {health.slow}, "
-          f"unanswered: {health.failures}")  # fmt: skip
+    print(f"health: {len(health.latencies)} probes, {spread(health.latencies)}, "
+          f"over 1 s: {health.slow}, unanswered: {health.failures}")  # fmt: skip
     print(f"engine: longest stall of the cycle count {health.longest_cycle_gap():.2f} s "
           f"(a candle closes every {60 / args.speed:.2f} s)")  # fmt: skip
     if restarts:
-        print(f"restarts after SIGKILL: {len(restarts)}, healthy after "
-              f"{', '.join(f'{s:.2f}' for s in restarts)} s (median {statistics.median(restarts):.2f} s)")  # fmt: skip
+        listed = ", ".join(f"{s:.2f}" for s in restarts)
+        print(f"restarts after SIGKILL: {len(restarts)}, healthy after {listed} s "
+              f"(median {statistics.median(restarts):.2f} s)")  # fmt: skip
     print(f"SIGTERM: exit code {code} after {shutdown:.2f} s")
     sessions = make_session_factory(make_engine(server.database_url))
     problems = tally.problems + database_problems(sessions, crowd, tally)
