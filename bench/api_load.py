@@ -98,6 +98,10 @@ async def load(args: argparse.Namespace, server: ServerProcess) -> int:
         print(f"  {kind:<10} n={len(tally.latencies[kind]):<5} {spread(tally.latencies[kind])}")
     print("statuses:", ", ".join(f"{s}: {n}" for s, n in sorted(tally.statuses.items())))
     print(f"hangs (> 30 s): {tally.hangs}; 503 without Retry-After: {tally.bare_503}")
+    if tally.failed:
+        print(
+            "5xx and unanswered:", ", ".join(f"{k}: {n}" for k, n in sorted(tally.failed.items()))
+        )
     print(f"health: {len(health.latencies)} probes, {spread(health.latencies)}, "
           f"over 1 s: {health.slow}, unanswered: {health.failures}")  # fmt: skip
     print(f"engine: longest stall of the cycle count {health.longest_cycle_gap():.2f} s "

@@ -54,6 +54,7 @@ class Tally:
     hangs: int = 0
     bare_503: int = 0  # 503 without Retry-After
     created_names: set[str] = field(default_factory=set)
+    failed: Counter[str] = field(default_factory=Counter)  # 5xx and no answer, by kind
 
     def seen(self, kind: str, status: str, seconds: float) -> None:
         self.statuses[status] += 1
@@ -87,10 +88,13 @@ class Client:
             self.tally.hangs += 1
             self.tally.seen(kind, "timeout", time.monotonic() - started)
             return None
-        except httpx.TransportError:
+        except httpx.TransportError as error:
             self.tally.seen(kind, "no answer", time.monotonic() - started)
+            self.tally.failed[f"{kind} {type(error).__name__}"] += 1
             return None
         self.tally.seen(kind, str(answer.status_code), time.monotonic() - started)
+        if answer.status_code >= 500:
+            self.tally.failed[f"{kind} {answer.status_code}"] += 1
         if answer.status_code == 503 and "retry-after" not in answer.headers:
             self.tally.bare_503 += 1
         return answer
@@ -124,7 +128,8 @@ class Client:
         }
         answer = await self._call("create", "POST", "/api/bots", json=body)
         if answer is None or answer.status_code >= 500:
-            self.doubtful_creates.append(name)
+            if name not in {bot.name for bot in live}:  # else it could only be refused
+                self.doubtful_creates.append(name)
         elif answer.status_code == 201:
             data = answer.json()
             bot = BotModel(data["id"], name, "", Decimal("0.05"), False)

@@ -234,7 +234,8 @@ def _settings() -> Settings:
 def _session() -> Any:
     from tradefleet.platform import open_database
 
-    return open_database(_settings())()
+    _reads, writes = open_database(_settings())
+    return writes()  # the CLI's commands write beside a running server
 
 
 def _json_object(field: str, raw: str) -> dict[str, Any]:

@@ -108,7 +108,7 @@ def test_update_changes_only_given_fields_and_reloads_the_bot(
     )
     assert answer.json()["created_at"] == created["created_at"]
     assert answer.json()["updated_at"] >= created["updated_at"]
-    assert engine.calls == [("reload_bot", created["id"])]
+    assert engine.calls == [("bot_changed", created["id"])]
     assert api.get(f"/api/bots/{created['id']}").json()["name"] == "renamed"
 
 
@@ -153,7 +153,7 @@ def test_delete_hides_the_bot_keeps_its_history_and_tells_the_engine(
     answer = api.delete(f"/api/bots/{created['id']}")
     assert answer.status_code == 204
     assert answer.content == b""
-    assert engine.calls == [("forget_bot", created["id"])]
+    assert engine.calls == [("bot_changed", created["id"])]
     assert api.get(f"/api/bots/{created['id']}").json() == {
         "detail": f"bot {created['id']} not found"
     }
@@ -181,20 +181,7 @@ def test_start_and_stop_set_is_active_and_drive_the_engine(
         assert session.get(Bot, bot_id).is_active is True  # type: ignore[union-attr]
     stopped = api.post(f"/api/bots/{bot_id}/stop")
     assert stopped.json()["is_active"] is False
-    assert engine.calls == [("start_bot", bot_id), ("stop_bot", bot_id)]
-    with session_factory() as session:
-        assert session.get(Bot, bot_id).is_active is False  # type: ignore[union-attr]
-
-
-def test_a_start_the_engine_refuses_leaves_the_bot_stopped(
-    api: TestClient, session_factory: sessionmaker[Session], engine: RecordingEngine
-) -> None:
-    bot_id = api.post("/api/bots", json=bot_payload()).json()["id"]
-    engine.failing.add("start_bot")
-    answer = api.post(f"/api/bots/{bot_id}/start")
-    assert answer.status_code == 503
-    assert answer.json() == {"detail": f"could not start bot {bot_id}; see the server log"}
-    assert api.get(f"/api/bots/{bot_id}").json()["is_active"] is False
+    assert engine.calls == [("bot_changed", bot_id), ("bot_changed", bot_id)]
     with session_factory() as session:
         assert session.get(Bot, bot_id).is_active is False  # type: ignore[union-attr]
 

@@ -48,9 +48,11 @@ def create_app(
     static_dir: Path | None = None,
     *,
     health_sessions: sessionmaker[Session] | None = None,
+    write_sessions: sessionmaker[Session] | None = None,
 ) -> FastAPI:
-    """The app on ``session_factory``; ``health_sessions`` (default: the same) is the
-    connection ``/api/health`` checks the database on, kept apart so it always answers."""
+    """The app on ``session_factory``. ``write_sessions`` (default: the same) are the
+    writers' (``db.session.api_session_factories``); ``health_sessions`` (default: the
+    same) the connection ``/api/health`` checks, kept apart so it always answers."""
     app = FastAPI(
         title="tradefleet",
         summary="Run many crypto trading bots: paper, live and backtests on one decision code.",
@@ -63,6 +65,7 @@ def create_app(
     app.state.context = ApiContext(
         settings=settings,
         session_factory=session_factory,
+        write_sessions=write_sessions or session_factory,
         health_sessions=health_sessions or session_factory,
         engine=engine,
         signing_key=SigningKey(session_factory, settings),

@@ -35,6 +35,7 @@ class ApiContext:
 
     settings: Settings
     session_factory: sessionmaker[Session]
+    write_sessions: sessionmaker[Session]
     health_sessions: sessionmaker[Session]
     engine: EngineControl
     signing_key: SigningKey
@@ -57,6 +58,13 @@ def get_session(context: ContextDep) -> Iterator[Session]:
         yield session
 
 
+def get_write_session(context: ContextDep) -> Iterator[Session]:
+    """A session for a route that writes (on SQLite it holds the write lock from its first
+    statement; see ``db.session.api_session_factories``)."""
+    with context.write_sessions() as session:
+        yield session
+
+
 async def get_settings(context: ContextDep) -> Settings:
     return context.settings
 
@@ -74,6 +82,7 @@ async def get_backtest_jobs(context: ContextDep) -> BacktestJobs:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[EngineControl, Depends(get_engine)]
 MarketDep = Annotated[MarketView, Depends(get_market)]

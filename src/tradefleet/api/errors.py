@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from tradefleet.engine.protocols import EngineBusy
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -45,8 +44,8 @@ async def guarded(action: Awaitable[T], what: str) -> T:
     """Await an engine or market call; its failure is logged and answered with 503."""
     try:
         return await action
-    except (ServiceError, EngineBusy):
-        raise  # a refusal the caller can act on (404/409/422), or busy (503 + Retry-After)
+    except ServiceError:
+        raise  # the engine refused for a reason the caller can act on (404/409/422)
     except Exception:
         logger.exception("could not %s", what)
         raise UnavailableError(f"could not {what}; see the server log") from None
@@ -98,11 +97,6 @@ async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     return _busy_answer(exc.message, exc.retry_after)
 
 
-async def _engine_busy(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, EngineBusy)
-    return _busy_answer(exc.message, exc.retry_after)
-
-
 async def _pool_timeout(request: Request, _exc: Exception) -> JSONResponse:
     """Every database connection stayed in use for the pool's timeout: too busy now."""
     logger.warning("no database connection free in time for %s %s", request.method,
@@ -110,9 +104,16 @@ async def _pool_timeout(request: Request, _exc: Exception) -> JSONResponse:
     return _busy_answer("the database is busy; try again", RETRY_AFTER_SECONDS)
 
 
+def _is_busy(exc: OperationalError) -> bool:
+    """SQLite's write lock, or a PostgreSQL row lock (``lock_timeout``: SQLSTATE 55P03),
+    held by another transaction past our wait."""
+    return "database is locked" in str(exc) or getattr(exc.orig, "sqlstate", None) == "55P03"
+
+
 async def _operational(request: Request, exc: Exception) -> JSONResponse:
-    """SQLite's write lock held past the busy timeout is "busy"; anything else is a 500."""
-    if "database is locked" in str(exc):
+    """A lock held past our wait is "busy, try again"; anything else is a 500."""
+    assert isinstance(exc, OperationalError)
+    if _is_busy(exc):
         logger.warning("database locked for %s %s", request.method, request.url.path)
         return _busy_answer("the database is busy; try again", RETRY_AFTER_SECONDS)
     return await _unexpected(request, exc)
@@ -129,7 +130,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(UnavailableError, _unavailable)
-    app.add_exception_handler(EngineBusy, _engine_busy)
     app.add_exception_handler(PoolTimeoutError, _pool_timeout)
     app.add_exception_handler(OperationalError, _operational)
     app.add_exception_handler(Exception, _unexpected)

@@ -137,6 +137,24 @@ class RuntimeRegistry:
             for bot_id in loaded - seen:
                 self.drop(bot_id)
 
+    def changed_since_load(self, session: Session, bot_ids: list[int]) -> set[int]:
+        """Of ``bot_ids``, those whose row changed since they were loaded, or that were
+        deleted. Called first in a cycle's transaction: the rows stay locked until it ends
+        (``FOR UPDATE``; on SQLite the cycle's ``BEGIN IMMEDIATE`` holds the database), so
+        an edit either lands before this check, and the bot sits the cycle out to be
+        reloaded, or waits for the cycle's commit: a bot stopped by the API never opens a
+        deal after the API said it stopped."""
+        if not bot_ids:
+            return set()
+        rows = session.execute(
+            select(*MARKER_COLUMNS)
+            .where(Bot.id.in_(bot_ids), Bot.deleted_at.is_(None))
+            .order_by(Bot.id)
+            .with_for_update()
+        )
+        current = {int(row[0]): content_marker(row) for row in rows}
+        return {bot_id for bot_id in bot_ids if current.get(bot_id) != self._markers.get(bot_id)}
+
     async def refresh(
         self, sessions: sessionmaker[Session], bot_id: int, catalog: Catalog | None = None
     ) -> None:

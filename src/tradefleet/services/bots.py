@@ -58,9 +58,17 @@ class BotChanges:
     budget: Decimal | None = None
 
 
-def get_bot(session: Session, bot_id: int) -> Bot:
-    """The bot; a deleted one is not found, like one that never existed."""
-    bot = session.get(Bot, bot_id)
+def get_bot(session: Session, bot_id: int, *, lock: bool = False) -> Bot:
+    """The bot; a deleted one is not found, like one that never existed.
+
+    With ``lock`` its row stays locked until the transaction ends (``FOR UPDATE`` on
+    PostgreSQL; on SQLite a writer's ``BEGIN IMMEDIATE`` holds the whole database): a
+    change waits for an engine cycle that is stepping the bot, and the cycle for it.
+    """
+    if lock:
+        bot = session.get(Bot, bot_id, with_for_update=True, populate_existing=True)
+    else:
+        bot = session.get(Bot, bot_id)
     if bot is None or bot.deleted_at is not None:
         raise NotFoundError(f"bot {bot_id} not found")
     return bot
@@ -121,7 +129,7 @@ def update_bot(
     session: Session, bot_id: int, changes: BotChanges, product: ProductSpec | None
 ) -> Bot:
     """Apply a partial update; ``product`` is consulted only when ``product_id`` changes."""
-    bot = get_bot(session, bot_id)
+    bot = get_bot(session, bot_id, lock=True)
     name, problems = bot_rules.clean_name(_given(changes.name, bot.name))
     if changes.description is not None:
         problems += bot_rules.description_problems(changes.description)
@@ -159,7 +167,7 @@ def delete_bot(session: Session, bot_id: int) -> None:
     Refused while the bot has an open deal or a live order: deleting those would lose
     track of coins or of an order still working at the broker.
     """
-    bot = get_bot(session, bot_id)
+    bot = get_bot(session, bot_id, lock=True)
     live_orders = session.scalar(
         select(func.count()).where(Order.bot_id == bot_id, Order.status.in_(LIVE_ORDER_STATUSES))
     )
@@ -192,7 +200,7 @@ def set_active(session: Session, bot_id: int, active: bool) -> Bot:
     A stopped bot without deals is not followed by the engine, so when it starts again it
     starts at the newest candle: it never trades the candles of the time it was stopped.
     """
-    bot = get_bot(session, bot_id)
+    bot = get_bot(session, bot_id, lock=True)
     if active and not bot.is_active and not open_position_count(session, bot_id):
         bot.last_candle_time = None
     bot.is_active = active
