@@ -36,7 +36,7 @@ from tradefleet.data.store import (
     CandleStoreError,
     open_sink,
     read_existing,
-    store_file_name,
+    store_path,
 )
 from tradefleet.domain import CandleArrays
 from tradefleet.market.base import MarketError, MarketUnavailable, UnknownProductError
@@ -109,7 +109,7 @@ def _target(
     if output is not None and data_dir is not None:
         _fail("give --output or --data-dir, not both")
     if output is None:
-        output = (data_dir or settings.candle_dir) / store_file_name(product, timeframe)
+        output = store_path(data_dir or settings.candle_dir, product, timeframe)
     if output.suffix.lower() not in CANDLE_SUFFIXES:
         _fail(f"--output {output}: use a .csv or .parquet file name")
     if output.is_dir():
