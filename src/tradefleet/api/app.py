@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradefleet.api.auth import SigningKey
 from tradefleet.api.deps import ApiContext, get_current_user
 from tradefleet.api.errors import install_error_handlers
+from tradefleet.api.limits import BodySizeLimit
 from tradefleet.api.routers import (
     auth,
     backtests,
@@ -63,6 +64,7 @@ def create_app(
         login_throttle=LoginThrottle(),
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     api = APIRouter(prefix="/api")
     api.include_router(health.router)
     api.include_router(auth.router)
