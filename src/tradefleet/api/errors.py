@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from tradefleet.market.base import MarketUnavailable
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ async def guarded(action: Awaitable[T], what: str) -> T:
         return await action
     except ServiceError:
         raise  # the engine refused for a reason the caller can act on (404/409/422)
+    except MarketUnavailable as error:  # the network: no traceback, and say what to do
+        logger.warning("could not %s: %s", what, error)
+        hint = error.hint or "the market data source is unavailable; see the server log"
+        raise UnavailableError(f"could not {what}: {hint}") from None
     except Exception:
         logger.exception("could not %s", what)
         raise UnavailableError(f"could not {what}; see the server log") from None
