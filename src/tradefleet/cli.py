@@ -58,6 +58,7 @@ def serve(
     from tradefleet.api.auth import ensure_admin_password
     from tradefleet.config import Mode
     from tradefleet.platform import build_platform
+    from tradefleet.redact import redact_logs
 
     settings = _settings()
     if settings.mode is Mode.LIVE:
@@ -66,6 +67,7 @@ def serve(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    redact_logs()
 
     async def run() -> None:
         platform = await build_platform(settings)
@@ -83,10 +85,21 @@ def serve(
             highlight=False,
             soft_wrap=True,
         )
-        config = uvicorn.Config(platform.app, host=host, port=port, log_level="info")
+        config = uvicorn.Config(
+            platform.app, host=host, port=port, log_level="info", **_proxy_options(settings)
+        )
+        redact_logs()  # on uvicorn's handlers too, which the line above configured
         await uvicorn.Server(config).serve()
 
     asyncio.run(run())
+
+
+def _proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For (the client address the login throttle counts)
+    only from ``TRADEFLEET_TRUSTED_PROXIES``; by default from no one, not even 127.0.0.1
+    (uvicorn's own default), or any local process could pose as any client."""
+    trusted = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
 
 @app.command()
