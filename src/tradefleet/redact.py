@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 HIDDEN = "***"
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_TRAILING = ").,;:!?]"
 _SECRET_NAME = re.compile(
     r"key|token|secret|pass|pwd|auth|sig|credential|session|cookie|jwt", re.IGNORECASE
 )
@@ -41,11 +42,19 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, _query(parts.query), parts.fragment))
 
 
+def _redact_found(found: re.Match[str]) -> str:
+    """A URL found in prose, without the punctuation that ends its sentence ("(GET
+    http://…);" keeps its ");")."""
+    url = found.group()
+    trimmed = url.rstrip(_TRAILING)
+    return redact_url(trimmed) + url[len(trimmed) :]
+
+
 def redact_text(text: str) -> str:
     """``text`` with every URL in it redacted."""
     if "://" not in text:
         return text
-    return _URL.sub(lambda found: redact_url(found.group()), text)
+    return _URL.sub(_redact_found, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -44,6 +44,10 @@ def test_redact_text_redacts_every_url_and_nothing_else() -> None:
     assert redact_text(text) == (
         "GET http://***@a/x?key=*** failed; retry 'https://***@c/' at 10:00 (key=kept)"
     )
+    ended = "unavailable (GET http://u:PASS@a/b?token=T); retry in 1 s: see http://h/x."
+    assert redact_text(ended) == (
+        "unavailable (GET http://***@a/b?token=***); retry in 1 s: see http://h/x."
+    )
 
 
 def test_the_log_filter_redacts_messages_arguments_and_tracebacks() -> None:
