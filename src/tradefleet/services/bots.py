@@ -45,8 +45,10 @@ class BotInput:
 class BotChanges:
     """A partial update: None leaves a field as it is.
 
-    A given ``strategy_config`` replaces the stored one as a whole (omitted parameters take
-    their defaults). Changing ``strategy_type`` without a config starts from the defaults.
+    A given ``strategy_config`` is merged into the stored one: the parameters it names take
+    the values it gives, a parameter given as None goes back to its default, and the others
+    keep their stored values. A new ``strategy_type`` starts from its own defaults instead
+    (the old strategy's parameters mean nothing to it), with the given config on top.
     """
 
     name: str | None = None
@@ -206,11 +208,16 @@ def _given(new: T | None, old: T) -> T:
 
 
 def _next_config(bot: Bot, changes: BotChanges) -> Mapping[str, Any]:
-    if changes.strategy_config is not None:
-        return changes.strategy_config
-    if changes.strategy_type is not None and changes.strategy_type != bot.strategy_type:
-        return {}
-    return bot.strategy_config
+    """The config to validate: the stored one (or none, for a new strategy) with the
+    given parameters merged in (``BotChanges``)."""
+    new_strategy = changes.strategy_type not in (None, bot.strategy_type)
+    config = {} if new_strategy else dict(bot.strategy_config)
+    for name, value in (changes.strategy_config or {}).items():
+        if value is None:
+            config.pop(name, None)  # validation fills in the default
+        else:
+            config[name] = value
+    return config
 
 
 def _check_deal_fields_unchanged(

@@ -102,7 +102,9 @@ class BotCreate(BotBase):
 class BotUpdate(BaseModel):
     """A partial update: omitted (or null) fields stay as they are.
 
-    ``strategy_config`` replaces the stored config as a whole.
+    ``strategy_config`` is merged into the stored config: the parameters it names change,
+    a parameter given as null goes back to its default, the others keep their values. With
+    a new ``strategy_type`` the config starts from that strategy's defaults instead.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -110,7 +112,12 @@ class BotUpdate(BaseModel):
     name: BotName | None = None
     description: Description | None = None
     strategy_type: StrategyType | None = None
-    strategy_config: StrategyConfig | None = None
+    strategy_config: StrategyConfig | None = Field(
+        default=None,
+        description="parameters to change; the others keep their stored values, and a "
+        "parameter given as null goes back to its default",
+        examples=[{"oversold": 25, "take_profit_pct": None}],
+    )
     product_id: ProductId | None = None
     timeframe: Timeframe | None = None
     budget: Budget | None = None
