@@ -85,7 +85,12 @@ INVALID_CREATES = [
     pytest.param(
         {
             "strategy_type": "grid",
-            "strategy_config": {"levels": 11, "quote_per_level": 0.1},
+            "strategy_config": {
+                "levels": 11,
+                "quote_per_level": 0.1,
+                "lower_price": 0.04,
+                "upper_price": 0.06,
+            },
             "budget": "0.5",
         },
         [

@@ -90,6 +90,25 @@ def test_bots_create_start_stop_and_list(database: str) -> None:
         (["--strategy", "nope"], "unknown strategy"),
         (["--product", "ETH-XYZ"], "product_id"),
         (["--timeframe", "7m"], "timeframe"),
+        (["--name", "a\x1bb"], "name: must not contain a control character (U+001B at position 1)"),
+        (
+            ["--strategy", "grid", "--product", "BTC-USD", "--budget", "100"],
+            "strategy_config.lower_price: a grid bot needs its price range",
+        ),
+        (
+            [
+                "--strategy",
+                "grid",
+                "--product",
+                "BTC-USD",
+                "--budget",
+                "100",
+                "--config",
+                '{"lower_price": 60000, "upper_price": 70000}',
+            ],
+            "strategy_config.quote_per_level: 0.001 USD per level is below BTC-USD's minimum "
+            "order of 1 USD",
+        ),
     ],
 )
 def test_bad_input_exits_2_and_stores_nothing(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tradefleet.db.models import Bot, Order, Position, Signal, utcnow
 from tradefleet.domain import OrderStatus, ProductSpec
 from tradefleet.money import canonical
-from tradefleet.services import bot_rules
+from tradefleet.services import bot_rules, grid_rules
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError
 
 OPEN = "open"
@@ -101,7 +101,11 @@ def create_bot(session: Session, data: BotInput, product: ProductSpec | None) ->
     config, config_problems = bot_rules.strategy_config_problems(
         data.strategy_type, data.strategy_config, None if budget_problems else data.budget
     )
-    _raise_if(problems + budget_problems + config_problems)
+    problems += budget_problems + config_problems
+    problems += grid_rules.range_problems(data.strategy_type, data.strategy_config, data.product_id)
+    if not problems and product is not None:
+        problems += grid_rules.product_problems(data.strategy_type, config, data.budget, product)
+    _raise_if(problems)
     _check_name_free(session, name, None)
     bot = Bot(
         name=name,
@@ -122,7 +126,9 @@ def create_bot(session: Session, data: BotInput, product: ProductSpec | None) ->
 def update_bot(
     session: Session, bot_id: int, changes: BotChanges, product: ProductSpec | None
 ) -> Bot:
-    """Apply a partial update; ``product`` is consulted only when ``product_id`` changes."""
+    """Apply a partial update. ``product`` is what the market knows of
+    ``product_to_check``'s answer: a new product (which must exist), or the bot's own one
+    when a grid's settings change (they are checked against it)."""
     bot = get_bot(session, bot_id)
     name, problems = bot_rules.clean_name(_given(changes.name, bot.name))
     if changes.description is not None:
@@ -134,10 +140,16 @@ def update_bot(
     budget = _given(changes.budget, bot.budget)
     budget_problems = bot_rules.budget_problems(budget)
     strategy_type = _given(changes.strategy_type, bot.strategy_type)
+    product_id = _given(changes.product_id, bot.product_id)
+    given = _next_config(bot, changes)
     config, config_problems = bot_rules.strategy_config_problems(
-        strategy_type, _next_config(bot, changes), None if budget_problems else budget
+        strategy_type, given, None if budget_problems else budget
     )
-    _raise_if(problems + budget_problems + config_problems)
+    problems += budget_problems + config_problems
+    problems += grid_rules.range_problems(strategy_type, given, product_id)
+    if not problems and product is not None and product.product_id == product_id:
+        problems += grid_rules.product_problems(strategy_type, config, budget, product)
+    _raise_if(problems)
     _check_name_free(session, name, bot.id)
     _check_deal_fields_unchanged(session, bot, changes, config)
     _restart_market_position(bot, changes, strategy_type, config)
@@ -145,12 +157,23 @@ def update_bot(
     bot.description = _given(changes.description, bot.description)
     bot.strategy_type = strategy_type
     bot.strategy_config = config
-    bot.product_id = _given(changes.product_id, bot.product_id)
+    bot.product_id = product_id
     bot.timeframe = _given(changes.timeframe, bot.timeframe)
     bot.budget = canonical(budget)
     bot.updated_at = utcnow()
     _commit(session, name)
     return bot
+
+
+def product_to_check(bot: Bot, changes: BotChanges) -> str | None:
+    """The product whose spec ``update_bot`` needs for ``changes``: a new product id, or
+    the bot's own when it is (or becomes) a grid whose settings change; None: none."""
+    if changes.product_id is not None and changes.product_id != bot.product_id:
+        return changes.product_id
+    grid = _given(changes.strategy_type, bot.strategy_type) == grid_rules.GRID
+    if grid and (changes.strategy_config is not None or changes.strategy_type is not None):
+        return bot.product_id
+    return None
 
 
 def delete_bot(session: Session, bot_id: int) -> None:

@@ -53,9 +53,7 @@ async def update_bot(
 ) -> BotPublic:
     """Change some fields; the config is re-validated and the engine reloads the bot."""
     changes = service.BotChanges(**body.model_dump(exclude_none=True))
-    product = None
-    if body.product_id is not None and body.product_id != bot.product_id:
-        product = await _product(market, body.product_id)
+    product = await _product(market, service.product_to_check(bot, changes))
     async with engine_paused(engine, session):
         updated = service.update_bot(session, bot.id, changes, product)
     await guarded(engine.reload_bot(bot.id), f"reload bot {bot.id}")
