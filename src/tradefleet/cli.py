@@ -230,11 +230,12 @@ def _set_active(bot_id: int, active: bool) -> None:
 
 def _settings() -> Settings:
     from tradefleet.config import get_settings
+    from tradefleet.redact import redact_text  # pydantic repeats the value: a URL, maybe
 
     try:
         return get_settings()
     except Exception as error:  # pydantic's ValidationError names the bad variable
-        fail(f"invalid configuration: {error}")
+        fail(f"invalid configuration: {redact_text(str(error))}")
 
 
 def _session() -> Any:

@@ -142,3 +142,16 @@ def test_serve_refuses_live_mode_until_it_exists(monkeypatch: pytest.MonkeyPatch
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "live trading is not available yet" in result.stderr
+
+
+def test_a_bad_setting_is_named_without_its_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADEFLEET_MARKET", "http://user:PASS@host/")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["bots", "list"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "invalid configuration" in result.stderr
+    assert "input_value='http://***@host/'" in result.stderr
+    assert "PASS" not in result.output

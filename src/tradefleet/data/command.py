@@ -256,12 +256,13 @@ def download_data_command(  # noqa: PLR0917 - typer options are parameters
 ) -> None:
     """Download exchange candles into a CSV/Parquet file; a rerun resumes after its last candle."""
     from tradefleet.config import get_settings  # noqa: PLC0415
+    from tradefleet.redact import redact_text  # noqa: PLC0415 - the value may be a URL
 
     request, capped = _request(product, timeframe, start, end)
     try:
         settings = get_settings()
     except Exception as error:  # pydantic's ValidationError names the bad variable
-        _fail(f"invalid configuration: {error}")
+        _fail(f"invalid configuration: {redact_text(str(error))}")
     path = _target(settings, product, timeframe, output, data_dir)
     existing, sink = _existing(path, timeframe)
     if missing_spans(request, existing) == (None, None):
