@@ -56,6 +56,7 @@ def serve(
     import uvicorn
 
     from tradefleet.api.auth import ensure_admin_password
+    from tradefleet.capacity import SHUTDOWN_GRACE_SECONDS
     from tradefleet.config import Mode
     from tradefleet.platform import build_platform
     from tradefleet.redact import redact_logs
@@ -86,7 +87,12 @@ def serve(
             soft_wrap=True,
         )
         config = uvicorn.Config(
-            platform.app, host=host, port=port, log_level="info", **_proxy_options(settings)
+            platform.app,
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            **_proxy_options(settings),
         )
         redact_logs()  # on uvicorn's handlers too, which the line above configured
         await uvicorn.Server(config).serve()

@@ -13,10 +13,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.api.app import create_app
+from tradefleet.capacity import (
+    API_POOL,
+    API_THREADS,
+    ENGINE_POOL,
+    HEALTH_POOL,
+    HEALTH_SECONDS,
+    SQLITE_API_BUSY_SECONDS,
+)
 from tradefleet.config import MarketKind, Settings
 from tradefleet.db.migrate import upgrade_database
 from tradefleet.db.models import Setting
@@ -43,9 +52,11 @@ class Platform:
 
 
 def open_database(settings: Settings) -> sessionmaker[Session]:
-    """Upgrade the schema to the newest revision and return a session factory."""
+    """Upgrade the schema to the newest revision and return the API's session factory."""
     upgrade_database(settings.database_url)
-    return make_session_factory(make_engine(settings.database_url))
+    return make_session_factory(
+        make_engine(settings.database_url, pool=API_POOL, busy_seconds=SQLITE_API_BUSY_SECONDS)
+    )
 
 
 async def market_clock(
@@ -96,13 +107,19 @@ async def build_platform(settings: Settings) -> Platform:
     grace = EXCHANGE_GRACE_SECONDS if settings.market is MarketKind.EXCHANGE else 0.0
     # The engine's own connections take SQLite's write lock when a cycle begins (see
     # db.session.make_engine); the API's short transactions keep the default.
-    engine_sessions = make_session_factory(make_engine(settings.database_url, immediate=True))
+    engine_sessions = make_session_factory(
+        make_engine(settings.database_url, immediate=True, pool=ENGINE_POOL)
+    )
     engine = Engine(settings, engine_sessions, market, clock, grace_seconds=grace)
-    app = create_app(settings, sessions, engine)
+    health_sessions = make_session_factory(
+        make_engine(settings.database_url, pool=HEALTH_POOL, busy_seconds=HEALTH_SECONDS)
+    )
+    app = create_app(settings, sessions, engine, health_sessions=health_sessions)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
+            to_thread.current_default_thread_limiter().total_tokens = API_THREADS
             # Generate and store the token signing key now, not at the first login, where
             # its write could meet a cycle's SQLite write lock.
             await asyncio.to_thread(app.state.context.signing_key.password_id)

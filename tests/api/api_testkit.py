@@ -100,6 +100,12 @@ class RecordingEngine:
         self.exclusive_entries += 1
         yield
 
+    async def pause(self, timeout: float) -> None:
+        self.exclusive_entries += 1
+
+    def resume(self) -> None:
+        pass
+
     async def start_bot(self, bot_id: int) -> None:
         self._record("start_bot", bot_id)
 

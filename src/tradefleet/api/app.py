@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradefleet.api.admission import AdmissionLimit
 from tradefleet.api.auth import SigningKey
 from tradefleet.api.deps import ApiContext, get_current_user
 from tradefleet.api.errors import install_error_handlers
@@ -29,6 +30,7 @@ from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.static import mount_frontend
 from tradefleet.api.throttle import LoginThrottle
 from tradefleet.backtest.jobs import BacktestJobs
+from tradefleet.capacity import ADMISSION_SECONDS, API_IN_FLIGHT
 from tradefleet.config import Settings
 from tradefleet.engine.protocols import EngineControl
 
@@ -45,7 +47,11 @@ def create_app(
     session_factory: sessionmaker[Session],
     engine: EngineControl,
     static_dir: Path | None = None,
+    *,
+    health_sessions: sessionmaker[Session] | None = None,
 ) -> FastAPI:
+    """The app on ``session_factory``; ``health_sessions`` (default: the same) is the
+    connection ``/api/health`` checks the database on, kept apart so it always answers."""
     app = FastAPI(
         title="tradefleet",
         summary="Run many crypto trading bots: paper, live and backtests on one decision code.",
@@ -58,13 +64,15 @@ def create_app(
     app.state.context = ApiContext(
         settings=settings,
         session_factory=session_factory,
+        health_sessions=health_sessions or session_factory,
         engine=engine,
         signing_key=SigningKey(session_factory, settings),
         backtests=backtest_jobs,
         login_throttle=LoginThrottle(),
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(AdmissionLimit, limit=API_IN_FLIGHT, wait_seconds=ADMISSION_SECONDS)
+    app.add_middleware(BodySizeLimit)  # outermost: an oversized body never waits for a slot
     api = APIRouter(prefix="/api")
     api.include_router(health.router)
     api.include_router(auth.router)

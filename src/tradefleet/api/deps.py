@@ -1,5 +1,8 @@
 """Typed dependencies: handlers list ``session: SessionDep, bot: BotDep`` and stay thin.
 
+Those that only read ``app.state`` are coroutines, so they run on the event loop at once;
+those that touch the database are plain functions, which FastAPI runs in worker threads.
+
 Each check lives here once: the token check (``CurrentUser``) and the loaders that turn an
 unknown id into a 404 (``BotDep``, ``PositionDep``, ``BacktestDep``).
 """
@@ -32,13 +35,14 @@ class ApiContext:
 
     settings: Settings
     session_factory: sessionmaker[Session]
+    health_sessions: sessionmaker[Session]
     engine: EngineControl
     signing_key: SigningKey
     backtests: BacktestJobs
     login_throttle: LoginThrottle
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     context = request.app.state.context
     assert isinstance(context, ApiContext)
     return context
@@ -53,19 +57,19 @@ def get_session(context: ContextDep) -> Iterator[Session]:
         yield session
 
 
-def get_settings(context: ContextDep) -> Settings:
+async def get_settings(context: ContextDep) -> Settings:
     return context.settings
 
 
-def get_engine(context: ContextDep) -> EngineControl:
+async def get_engine(context: ContextDep) -> EngineControl:
     return context.engine
 
 
-def get_market(context: ContextDep) -> MarketView:
+async def get_market(context: ContextDep) -> MarketView:
     return context.engine.market
 
 
-def get_backtest_jobs(context: ContextDep) -> BacktestJobs:
+async def get_backtest_jobs(context: ContextDep) -> BacktestJobs:
     return context.backtests
 
 

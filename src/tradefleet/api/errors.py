@@ -17,7 +17,10 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from tradefleet.engine.protocols import EngineBusy
 from tradefleet.market.base import MarketUnavailable
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 
@@ -29,11 +32,16 @@ MAX_ECHO = 100  # characters of one location part
 MAX_MESSAGE = 1000  # characters of one message (ours are shorter; a bound all the same)
 
 
+# Every 503 says when to try again: a client that honours it never piles on.
+RETRY_AFTER_SECONDS = 2
+
+
 class UnavailableError(Exception):
     """The engine or the market source failed; the request could not be completed."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
         self.message = message
+        self.retry_after = retry_after
         super().__init__(message)
 
 
@@ -44,16 +52,22 @@ def invalid(location: str, field: str, message: str) -> RequestValidationError:
     )
 
 
+def market_unavailable(what: str, error: MarketUnavailable) -> UnavailableError:
+    """The 503 for a market that cannot be reached: logged without a traceback (it is the
+    network), and saying what a user can do (the exchange's: run offline)."""
+    logger.warning("could not %s: %s", what, error)
+    hint = error.hint or "the market data source is unavailable; see the server log"
+    return UnavailableError(f"could not {what}: {hint}")
+
+
 async def guarded(action: Awaitable[T], what: str) -> T:
     """Await an engine or market call; its failure is logged and answered with 503."""
     try:
         return await action
-    except ServiceError:
-        raise  # the engine refused for a reason the caller can act on (404/409/422)
-    except MarketUnavailable as error:  # the network: no traceback, and say what to do
-        logger.warning("could not %s: %s", what, error)
-        hint = error.hint or "the market data source is unavailable; see the server log"
-        raise UnavailableError(f"could not {what}: {hint}") from None
+    except (ServiceError, EngineBusy):
+        raise  # a refusal the caller can act on (404/409/422), or busy (503 + Retry-After)
+    except MarketUnavailable as error:
+        raise market_unavailable(what, error) from None
     except Exception:
         logger.exception("could not %s", what)
         raise UnavailableError(f"could not {what}; see the server log") from None
@@ -113,9 +127,37 @@ async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.message}, status.HTTP_409_CONFLICT)
 
 
+def _busy_answer(message: str, retry_after: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": message},
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UnavailableError)
-    return JSONResponse({"detail": exc.message}, status.HTTP_503_SERVICE_UNAVAILABLE)
+    return _busy_answer(exc.message, exc.retry_after)
+
+
+async def _engine_busy(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, EngineBusy)
+    return _busy_answer(exc.message, exc.retry_after)
+
+
+async def _pool_timeout(request: Request, _exc: Exception) -> JSONResponse:
+    """Every database connection stayed in use for the pool's timeout: too busy now."""
+    logger.warning("no database connection free in time for %s %s", request.method,
+                   request.url.path)  # fmt: skip
+    return _busy_answer("the database is busy; try again", RETRY_AFTER_SECONDS)
+
+
+async def _operational(request: Request, exc: Exception) -> JSONResponse:
+    """SQLite's write lock held past the busy timeout is "busy"; anything else is a 500."""
+    if "database is locked" in str(exc):
+        logger.warning("database locked for %s %s", request.method, request.url.path)
+        return _busy_answer("the database is busy; try again", RETRY_AFTER_SECONDS)
+    return await _unexpected(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -129,4 +171,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(UnavailableError, _unavailable)
+    app.add_exception_handler(EngineBusy, _engine_busy)
+    app.add_exception_handler(PoolTimeoutError, _pool_timeout)
+    app.add_exception_handler(OperationalError, _operational)
     app.add_exception_handler(Exception, _unexpected)

@@ -24,14 +24,34 @@ class MarketView(Protocol):
     async def last_price(self, product_id: str) -> Decimal: ...
 
 
+class EngineBusy(Exception):  # noqa: N818 - a state, answered with 503 + Retry-After
+    """The engine could not be held in time: a cycle (or other writes) took too long."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        self.message = message
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class EngineControl(Protocol):
-    """Bot lifecycle: every call takes effect at once, without a restart."""
+    """Bot lifecycle: every call takes effect at once, without a restart.
+
+    The coroutines run on the server's event loop; the API's worker threads reach them
+    through ``anyio.from_thread``. None of them does database work on the loop itself.
+    """
 
     @property
     def market(self) -> MarketView: ...
 
     def exclusive(self) -> AbstractAsyncContextManager[None]:
-        """Hold the engine between cycles while the caller changes bots."""
+        """Hold the engine between cycles while the caller (on the loop) changes bots."""
+
+    async def pause(self, timeout: float) -> None:
+        """Hold the engine between cycles for a caller in another thread, who must call
+        ``resume`` afterwards; raises ``EngineBusy`` when not held within ``timeout``."""
+
+    def resume(self) -> None:
+        """Release what ``pause`` took (called on the loop)."""
 
     async def start_bot(self, bot_id: int) -> None: ...
 

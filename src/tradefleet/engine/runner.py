@@ -6,6 +6,11 @@ catches up instead of skipping). One bot's failure is recorded in its ``last_err
 and the signal log and never stops the others. Control calls (start, stop, edit,
 delete, manual close) take effect at once; changes made directly in the database (the
 CLI) are picked up at the next cycle.
+
+The event loop never waits on the database: every read and write runs in a worker
+thread (``in_thread``) while the loop keeps serving the API. Market data is fetched
+before the engine is held, so a slow exchange never holds the API's writes back; only
+the database part of a cycle runs under the lock that API writes take (``pause``).
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from tradefleet.deals.protocol import manager_for
 from tradefleet.domain import Candle, FeeSchedule
 from tradefleet.engine.cycle import CycleWriter, advance_bot
 from tradefleet.engine.events import StepEvents
+from tradefleet.engine.protocols import EngineBusy
 from tradefleet.engine.registry import RuntimeRegistry
 from tradefleet.engine.stepper import StepContext, apply_intents
 from tradefleet.engine.store import persist_step
+from tradefleet.engine.threads import in_thread
 from tradefleet.market.base import Clock, MarketUnavailable, last_closed_open_time
 from tradefleet.market.service import MarketService
 from tradefleet.services.errors import ConflictError
@@ -88,9 +95,13 @@ class Engine:
 
     async def load(self) -> None:
         """Read balances, fees and bots from the database (``start`` does this first)."""
-        with transaction(self._sessions) as session:
-            self.account = PaperAccount.load(session, self._settings.paper_balances)
-            self.fees = load_fees(session, self._settings)
+
+        def read() -> tuple[PaperAccount, FeeSchedule]:
+            with transaction(self._sessions) as session:
+                account = PaperAccount.load(session, self._settings.paper_balances)
+                return account, load_fees(session, self._settings)
+
+        self.account, self.fees = await in_thread(read)
         await self.registry.sync(self._sessions)
 
     async def _reload_all(self) -> None:
@@ -104,6 +115,21 @@ class Engine:
         the next cycle starts by reloading whatever changed."""
         async with self._lock:
             yield
+
+    async def pause(self, timeout: float) -> None:
+        """``exclusive`` for a caller in a worker thread (through ``anyio.from_thread``):
+        it writes while held and calls ``resume``. Waiting is bounded: a cycle that holds
+        the engine longer than ``timeout`` makes the caller answer 503, never hang."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise EngineBusy(
+                f"the engine stayed busy for {timeout:g} s (a cycle is running); try again"
+            ) from None
+
+    def resume(self) -> None:
+        self._lock.release()
 
     async def start(self) -> None:
         """Load, then run the loop in the background."""
@@ -143,18 +169,23 @@ class Engine:
 
     async def run_cycle(self) -> CycleReport:
         """Step every bot through its newly closed candles; returns what was done."""
+        started = time.perf_counter()
+        report = CycleReport(started_at=self._clock.now())
+        fetches_before = self._market.fetch_count
+        # Market I/O first, with the engine not held: API writes go on meanwhile.
+        catalog = await self.registry.catalog()
+        candles = await self._fetch_all(self.registry.due(report.started_at), report)
         async with self._lock:
-            started = time.perf_counter()
-            report = CycleReport(started_at=self._clock.now())
-            unavailable = await self.registry.sync(self._sessions)
+            unavailable = await self.registry.sync(self._sessions, catalog)
             if unavailable is not None:
                 report.unavailable.append("products")
             due = self.registry.due(report.started_at)
-            fetches_before = self._market.fetch_count
-            candles = await self._fetch_all(due, report)
+            missing = {key: group for key, group in due.items() if key not in candles}
+            if missing:  # bots loaded or changed since the fetch above
+                candles.update(await self._fetch_all(missing, report))
             report.fetches = self._market.fetch_count - fetches_before
             try:
-                traded = await asyncio.to_thread(self._step_all, due, candles, report)
+                traded = await in_thread(lambda: self._step_all(due, candles, report))
             except Exception:
                 await self._reload_all()  # memory ran ahead of a rolled-back transaction
                 raise
@@ -218,8 +249,9 @@ class Engine:
     # ---- control (EngineControl) -------------------------------------------------
 
     async def _refresh(self, bot_id: int) -> None:
+        catalog = await self.registry.catalog()  # market I/O before the engine is held
         async with self._lock:
-            await self.registry.refresh(self._sessions, bot_id)
+            await self.registry.refresh(self._sessions, bot_id, catalog)
         self._wake.set()
 
     async def start_bot(self, bot_id: int) -> None:
@@ -236,9 +268,13 @@ class Engine:
             self.registry.drop(bot_id)
 
     async def reload_settings(self) -> None:
-        async with self._lock:
+
+        def read() -> FeeSchedule:
             with transaction(self._sessions) as session:
-                self.fees = load_fees(session, self._settings)
+                return load_fees(session, self._settings)
+
+        async with self._lock:
+            self.fees = await in_thread(read)
 
     async def close_position(self, position_id: int) -> None:
         """Cancel the deal's resting orders and sell its holdings at the next candle's open."""
@@ -256,11 +292,15 @@ class Engine:
             )
             events = StepEvents()
             ctx = StepContext(self.account, self.fees, manager)
-            try:
+
+            def write() -> None:
                 with transaction(self._sessions) as session:
                     apply_intents(runtime, intents, ctx, events, base_time + runtime.tf_seconds)
                     persist_step(session, runtime, events)
                     self.account.flush(session)
+
+            try:
+                await in_thread(write)
             except Exception:
                 await self._reload_all()
                 raise

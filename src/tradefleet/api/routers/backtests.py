@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anyio import from_thread
 from fastapi import APIRouter, status
 
 from tradefleet.api.deps import BacktestDep, BacktestJobsDep, SessionDep, SettingsDep
@@ -11,7 +12,14 @@ from tradefleet.api.schemas.backtests import (
     BacktestPublic,
     BacktestsPublic,
 )
-from tradefleet.api.schemas.common import Limit, Offset, RowId, error_responses
+from tradefleet.api.schemas.common import (
+    CursorText,
+    Limit,
+    Offset,
+    RowId,
+    error_responses,
+    read_cursor,
+)
 from tradefleet.backtest import runs
 from tradefleet.backtest.requests import checked_request
 from tradefleet.services import fees as fee_service
@@ -20,14 +28,21 @@ router = APIRouter(prefix="/backtests", tags=["backtests"], responses=error_resp
 
 
 @router.get("")
-def read_backtests(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> BacktestsPublic:
+def read_backtests(
+    session: SessionDep, limit: Limit = 100, offset: Offset = 0, cursor: CursorText = None
+) -> BacktestsPublic:
     """Runs newest first, without trades and equity; ``count`` is the number of all runs."""
-    page = runs.list_runs(session, limit, offset)
-    return BacktestsPublic(data=[BacktestPublic.from_run(r) for r in page.items], count=page.total)
+    after = read_cursor(runs.RUN_ORDER, cursor)
+    page = runs.list_runs(session, limit, offset=offset, cursor=after)
+    return BacktestsPublic(
+        data=[BacktestPublic.from_run(r) for r in page.items],
+        count=page.total,
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
-async def create_backtest(
+def create_backtest(
     body: BacktestCreate, session: SessionDep, settings: SettingsDep, jobs: BacktestJobsDep
 ) -> BacktestPublic:
     """Check the request and queue the run; GET /backtests/{id} shows its progress.
@@ -38,7 +53,7 @@ async def create_backtest(
     defaults = fee_service.load_fees(session, settings)
     request = checked_request(body.to_request(defaults), settings.candle_dir)
     run = runs.create_run(session, request)
-    jobs.submit(run.id)
+    from_thread.run_sync(jobs.submit, run.id)  # on the loop, which ties the run's life to it
     return BacktestPublic.from_run(run)
 
 

@@ -1,12 +1,15 @@
-"""Bot CRUD and start/stop. Each change is stored first, then the engine is told at once."""
+"""Bot CRUD and start/stop. Each change is stored first, then the engine is told at once.
+
+Plain ``def`` routes: FastAPI runs them in worker threads, so their database work never
+blocks the event loop; engine and market calls go to the loop through ``on_loop``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
 from tradefleet.api.deps import BotDep, EngineDep, MarketDep, SessionDep
-from tradefleet.api.errors import UnavailableError, guarded
-from tradefleet.api.pausing import engine_paused
+from tradefleet.api.errors import UnavailableError
+from tradefleet.api.pausing import engine_paused, on_loop
 from tradefleet.api.schemas.bots import BotCreate, BotPublic, BotsPublic, BotUpdate
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.domain import ProductSpec
@@ -16,10 +19,10 @@ from tradefleet.services import bots as service
 router = APIRouter(prefix="/bots", tags=["bots"], responses=error_responses(404, 409, 503))
 
 
-async def _product(market: MarketView, product_id: str | None) -> ProductSpec | None:
+def _product(market: MarketView, product_id: str | None) -> ProductSpec | None:
     if product_id is None:
         return None
-    return await guarded(market.product(product_id), f"look up product {product_id}")
+    return on_loop(market.product, product_id, what=f"look up product {product_id}")
 
 
 @router.get("")
@@ -31,13 +34,13 @@ def read_bots(session: SessionDep) -> BotsPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_bot(
+def create_bot(
     body: BotCreate, session: SessionDep, market: MarketDep, engine: EngineDep
 ) -> BotPublic:
     """Create an inactive bot; POST /bots/{id}/start sets it trading."""
     data = service.BotInput(**body.model_dump())
-    product = await _product(market, body.product_id)
-    async with engine_paused(engine, session):
+    product = _product(market, body.product_id)
+    with engine_paused(engine, session):
         bot = service.create_bot(session, data, product)
     return BotPublic.from_bot(bot, 0)
 
@@ -48,35 +51,35 @@ def read_bot(bot: BotDep, session: SessionDep) -> BotPublic:
 
 
 @router.put("/{bot_id}")
-async def update_bot(
+def update_bot(
     bot: BotDep, body: BotUpdate, session: SessionDep, engine: EngineDep, market: MarketDep
 ) -> BotPublic:
     """Change some fields; the config is re-validated and the engine reloads the bot."""
     changes = service.BotChanges(**body.model_dump(exclude_none=True))
-    product = await _product(market, service.product_to_check(bot, changes))
-    async with engine_paused(engine, session):
+    product = _product(market, service.product_to_check(bot, changes))
+    with engine_paused(engine, session):
         updated = service.update_bot(session, bot.id, changes, product)
-    await guarded(engine.reload_bot(bot.id), f"reload bot {bot.id}")
+    on_loop(engine.reload_bot, bot.id, what=f"reload bot {bot.id}")
     return BotPublic.from_bot(updated, service.open_position_count(session, bot.id))
 
 
 @router.delete("/{bot_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> None:
+def delete_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> None:
     """Refused (409) while the bot holds open positions."""
     bot_id = bot.id
-    async with engine_paused(engine, session):
+    with engine_paused(engine, session):
         service.delete_bot(session, bot_id)
-    await guarded(engine.forget_bot(bot_id), f"drop bot {bot_id} from the engine")
+    on_loop(engine.forget_bot, bot_id, what=f"drop bot {bot_id} from the engine")
 
 
 @router.post("/{bot_id}/start")
-async def start_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotPublic:
+def start_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotPublic:
     """Mark the bot active and start it; if the engine refuses, the bot stays as it was."""
     was_active = bot.is_active
-    async with engine_paused(engine, session):
+    with engine_paused(engine, session):
         service.set_active(session, bot.id, True)
     try:
-        await guarded(engine.start_bot(bot.id), f"start bot {bot.id}")
+        on_loop(engine.start_bot, bot.id, what=f"start bot {bot.id}")
     except UnavailableError:
         service.set_active(session, bot.id, was_active)
         raise
@@ -84,9 +87,9 @@ async def start_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotP
 
 
 @router.post("/{bot_id}/stop")
-async def stop_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotPublic:
+def stop_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotPublic:
     """Stop opening deals; open deals stay open and their resting orders keep working."""
-    async with engine_paused(engine, session):
+    with engine_paused(engine, session):
         service.set_active(session, bot.id, False)
-    await guarded(engine.stop_bot(bot.id), f"stop bot {bot.id}")
+    on_loop(engine.stop_bot, bot.id, what=f"stop bot {bot.id}")
     return BotPublic.from_bot(bot, service.open_position_count(session, bot.id))

@@ -6,8 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from tradefleet.api.deps import EngineDep, SessionDep, SettingsDep
-from tradefleet.api.errors import guarded
-from tradefleet.api.pausing import engine_paused
+from tradefleet.api.pausing import engine_paused, on_loop
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.schemas.settings import FeesPublic, SettingsPublic, SettingsUpdate
 from tradefleet.config import Settings
@@ -41,12 +40,12 @@ def read_settings(session: SessionDep, settings: SettingsDep) -> SettingsPublic:
 
 
 @router.put("")
-async def update_settings(
+def update_settings(
     body: SettingsUpdate, session: SessionDep, settings: SettingsDep, engine: EngineDep
 ) -> SettingsPublic:
     """Store new fee rates (omitted ones stay) and have the engine use them at once."""
     changes = body.fees.model_dump(exclude_none=True)
-    async with engine_paused(engine, session):
+    with engine_paused(engine, session):
         current = fee_service.load_fees(session, settings)
         fees = fee_service.save_fees(
             session,
@@ -56,5 +55,5 @@ async def update_settings(
                 slippage=changes.get("slippage", current.slippage),
             ),
         )
-    await guarded(engine.reload_settings(), "reload the settings")
+    on_loop(engine.reload_settings, what="reload the settings")
     return _public(settings, fees, session)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tradefleet.api.schemas.bots import Budget, ProductId, StrategyConfig, StrategyType, Timeframe
-from tradefleet.api.schemas.common import Rate
+from tradefleet.api.schemas.common import NextCursor, Rate
 from tradefleet.backtest.data import parse_time
 from tradefleet.backtest.requests import BacktestRequest
 from tradefleet.db.models import Backtest
@@ -184,4 +184,5 @@ class BacktestDetail(BacktestPublic):
 
 class BacktestsPublic(BaseModel):
     data: list[BacktestPublic]
-    count: int
+    count: int = Field(description="every run, on every page")
+    next_cursor: NextCursor = None

@@ -9,8 +9,10 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer
 from pydantic_core import PydanticCustomError
 
+from tradefleet.api.errors import invalid
 from tradefleet.money import canonical
 from tradefleet.services.bot_rules import text_problem
+from tradefleet.services.paging import CURSOR_PATTERN, Cursor, Keyset
 
 # Money leaves the API as a decimal string in plain form ("0.05", never "5E-2"), so clients
 # keep every digit; it may arrive as a string or a JSON number.
@@ -50,7 +52,34 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="row id")]
 RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 # Paging query parameters of every list route.
 Limit = Annotated[int, Query(ge=1, le=500, description="rows per page, at most 500")]
-Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="rows to skip")]
+OFFSET_DESCRIPTION = (
+    "deprecated: rows to skip; rows arriving meanwhile shift offset pages (rows repeat or "
+    "are missed), use cursor"
+)
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description=OFFSET_DESCRIPTION, deprecated=True)]
+CURSOR_DESCRIPTION = (
+    "next_cursor of the previous page: the page after its last row, in the same order; "
+    "stable while rows arrive (none repeats, none is missed)"
+)
+CursorText = Annotated[
+    str | None,
+    Query(pattern=CURSOR_PATTERN, max_length=40, description=CURSOR_DESCRIPTION),
+]
+
+
+def read_cursor(keyset: Keyset, text: str | None) -> Cursor | None:
+    """The cursor a list route was given, checked against its list (422 on ``cursor``)."""
+    if text is None:
+        return None
+    try:
+        return keyset.decode(text)
+    except ValueError as error:
+        raise invalid("query", "cursor", str(error)) from None
+
+
+NextCursor = Annotated[
+    str | None, Field(description="cursor of the next page (pass it as cursor); null on the last")
+]
 
 
 class ErrorMessage(BaseModel):

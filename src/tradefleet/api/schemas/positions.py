@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradefleet.api.schemas.common import MAX_ROW_ID, Money
+from tradefleet.api.schemas.common import (
+    CURSOR_DESCRIPTION,
+    MAX_ROW_ID,
+    OFFSET_DESCRIPTION,
+    Money,
+    NextCursor,
+)
+from tradefleet.services.paging import CURSOR_PATTERN
 
 PositionStatus = Literal["open", "closed"]
 TradeSide = Literal["buy", "sell"]
@@ -35,7 +42,8 @@ class FillPublic(BaseModel):
 
 class TradesPublic(BaseModel):
     data: list[FillPublic]
-    count: int
+    count: int = Field(description="fills matching the filters, on every page")
+    next_cursor: NextCursor = None
 
 
 class OrderPublic(BaseModel):
@@ -102,7 +110,8 @@ class PositionDetail(PositionPublic):
 
 class PositionsPublic(BaseModel):
     data: list[PositionPublic]
-    count: int
+    count: int = Field(description="deals matching the filters, on every page")
+    next_cursor: NextCursor = None
 
 
 class TradeQuery(BaseModel):
@@ -114,4 +123,13 @@ class TradeQuery(BaseModel):
     since: datetime | None = Field(default=None, description="fills at or after this time")
     until: datetime | None = Field(default=None, description="fills at or before this time")
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=MAX_ROW_ID)
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_ROW_ID,
+        description=OFFSET_DESCRIPTION,
+        json_schema_extra={"deprecated": True},  # not ``deprecated``: reading it would warn
+    )
+    cursor: str | None = Field(
+        default=None, pattern=CURSOR_PATTERN, max_length=40, description=CURSOR_DESCRIPTION
+    )

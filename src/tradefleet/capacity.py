@@ -1,0 +1,54 @@
+"""How much the server does at once, and how long anything waits: chosen, not defaulted.
+
+The numbers fit the smallest machine we support (2 cores) and are the same on SQLite and
+PostgreSQL. Nothing waits without a bound: a request that cannot get what it needs in
+time answers 503 with ``Retry-After``; it never hangs.
+
+- ``API_IN_FLIGHT`` requests are inside the application at once
+  (``tradefleet.api.admission``); more wait on the event loop, in order, and answer 503
+  after ``ADMISSION_SECONDS``. The loop keeps answering ``/api/health`` meanwhile.
+- ``API_POOL``: a connection for each request in flight, plus a few for the backtest
+  workers, so no request ever waits for a connection (a wait for a connection held by a
+  request that itself waits for a worker thread is how a server deadlocks). Its
+  ``timeout`` is only a safety net, answered with 503.
+- ``API_THREADS`` worker threads run the API's database routes (FastAPI's plain ``def``
+  routes). Fewer threads than requests in flight is on purpose: the work is Python,
+  under one interpreter lock, and on 2 cores more threads only take turns more often.
+  A request in flight that waits for a thread holds no lock anyone else needs.
+- ``ENGINE_POOL``: the engine uses one connection at a time (its cycle, a reload, a
+  manual close); a few spare for the backtest workers' progress writes are not on it.
+- ``HEALTH_POOL``: ``/api/health`` checks the database on a connection of its own, so a
+  server busy to its limits still answers its monitor within ``HEALTH_SECONDS``.
+- ``SQLITE_API_BUSY_SECONDS``: how long an API write waits for SQLite's write lock (an
+  engine cycle holds it while it writes) before answering 503. The engine itself waits
+  ``SQLITE_ENGINE_BUSY_SECONDS``: its cycle must not fail for a burst of API writes.
+- ``ENGINE_PAUSE_SECONDS``: how long a bot write waits for a running cycle to finish
+  (``tradefleet.api.pausing``); a thousand-bot cycle takes well under a second here.
+- ``SHUTDOWN_GRACE_SECONDS``: on SIGTERM or Ctrl-C, requests in flight get this long to
+  finish before they are cancelled; then the engine stops (its cycle's transaction
+  commits or rolls back first) and the process exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSize:
+    size: int
+    overflow: int
+    timeout: float  # seconds a checkout waits for a free connection
+
+
+API_IN_FLIGHT = 32
+ADMISSION_SECONDS = 15.0
+API_THREADS = 8
+API_POOL = PoolSize(size=API_IN_FLIGHT + 4, overflow=0, timeout=10.0)
+ENGINE_POOL = PoolSize(size=2, overflow=3, timeout=30.0)
+HEALTH_POOL = PoolSize(size=1, overflow=0, timeout=1.0)
+HEALTH_SECONDS = 1.0
+SQLITE_API_BUSY_SECONDS = 5.0
+SQLITE_ENGINE_BUSY_SECONDS = 30.0
+ENGINE_PAUSE_SECONDS = 10.0
+SHUTDOWN_GRACE_SECONDS = 3
