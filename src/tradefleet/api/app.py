@@ -12,6 +12,7 @@ from tradefleet.api.admission import AdmissionLimit
 from tradefleet.api.auth import SigningKey
 from tradefleet.api.deps import ApiContext, get_current_user
 from tradefleet.api.errors import install_error_handlers
+from tradefleet.api.limits import BodySizeLimit
 from tradefleet.api.routers import (
     auth,
     backtests,
@@ -74,6 +75,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(AdmissionLimit, limit=API_IN_FLIGHT, wait_seconds=ADMISSION_SECONDS)
+    app.add_middleware(BodySizeLimit)  # outermost: an oversized body never waits for a slot
     api = APIRouter(prefix="/api")
     api.include_router(health.router)
     api.include_router(auth.router)

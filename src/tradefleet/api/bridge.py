@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 
 from anyio import from_thread
 
-from tradefleet.api.errors import UnavailableError
+from tradefleet.api.errors import UnavailableError, market_unavailable
+from tradefleet.market.base import MarketUnavailable
 from tradefleet.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ def on_loop(action: Callable[..., Coroutine[Any, Any, T]], *args: object, what: 
         return from_thread.run(action, *args)
     except ServiceError:
         raise  # a refusal the caller can act on (404/409/422)
+    except MarketUnavailable as error:
+        raise market_unavailable(what, error) from None
     except Exception:
         logger.exception("could not %s", what)
         raise UnavailableError(f"could not {what}; see the server log") from None

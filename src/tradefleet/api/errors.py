@@ -1,6 +1,12 @@
 """Every failure becomes a JSON answer: 422 names the field, 404/409 say what is wrong, and an
 unexpected error is a bare 500; never a traceback, never the rejected input echoed back
-(it may be a password)."""
+(it may be a password).
+
+A 422 repeats little of what it was sent: at most ``MAX_ERRORS`` errors (then one entry
+counting the rest), and each part of an error's location (a parameter name the client
+chose) cut to ``MAX_ECHO`` characters; so a request with half a million unknown
+parameters, or one 10 MB name, gets a short answer (the body's own size is capped by
+``api.limits``)."""
 
 from __future__ import annotations
 
@@ -14,10 +20,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from tradefleet.market.base import MarketUnavailable
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+MAX_ERRORS = 20
+MAX_ECHO = 100  # characters of one location part
+MAX_MESSAGE = 1000  # characters of one message (ours are shorter; a bound all the same)
 
 
 # Every 503 says when to try again: a client that honours it never piles on.
@@ -40,22 +51,52 @@ def invalid(location: str, field: str, message: str) -> RequestValidationError:
     )
 
 
+def market_unavailable(what: str, error: MarketUnavailable) -> UnavailableError:
+    """The 503 for a market that cannot be reached: logged without a traceback (it is the
+    network), and saying what a user can do (the exchange's: run offline)."""
+    logger.warning("could not %s: %s", what, error)
+    hint = error.hint or "the market data source is unavailable; see the server log"
+    return UnavailableError(f"could not {what}: {hint}")
+
+
 async def guarded(action: Awaitable[T], what: str) -> T:
     """Await an engine or market call; its failure is logged and answered with 503."""
     try:
         return await action
     except ServiceError:
         raise  # the engine refused for a reason the caller can act on (404/409/422)
+    except MarketUnavailable as error:
+        raise market_unavailable(what, error) from None
     except Exception:
         logger.exception("could not %s", what)
         raise UnavailableError(f"could not {what}; see the server log") from None
 
 
+def _cut(text: str, limit: int) -> str:
+    """At most ``limit`` characters (then "…"), and encodable: a lone surrogate in a name
+    would make the JSON answer itself fail."""
+    short = text if len(text) <= limit else text[:limit] + "…"
+    return short.encode("utf-8", "replace").decode("utf-8")
+
+
+def _entry(loc: Sequence[Any], msg: object, kind: object) -> dict[str, Any]:
+    parts = [part if isinstance(part, int) else _cut(str(part), MAX_ECHO) for part in loc]
+    return {"loc": parts, "msg": _cut(str(msg), MAX_MESSAGE), "type": kind}
+
+
+def _capped(detail: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first ``MAX_ERRORS`` errors and, if there were more, one entry counting them."""
+    if len(detail) <= MAX_ERRORS:
+        return detail
+    rest = len(detail) - MAX_ERRORS
+    more = {"loc": [], "msg": f"and {rest} more errors not listed", "type": "too_many_errors"}
+    return [*detail[:MAX_ERRORS], more]
+
+
 def _error_list(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    return [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
-        for error in errors
-    ]
+    return _capped(
+        [_entry(error.get("loc", ()), error.get("msg", ""), error.get("type")) for error in errors]
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -67,11 +108,12 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidInputError)
+    # "strategy_config.a.b" names parameter "a.b": only the first dot separates
     detail = [
-        {"loc": ["body", *field.split(".")], "msg": message, "type": "value_error"}
+        _entry(["body", *field.split(".", 1)], message, "value_error")
         for field, message in exc.problems
     ]
-    return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return JSONResponse({"detail": _capped(detail)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:

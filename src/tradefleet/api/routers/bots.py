@@ -61,7 +61,10 @@ def update_bot(
 ) -> BotPublic:
     """Change some fields; the config is re-validated and the engine reloads the bot."""
     changes = service.BotChanges(**body.model_dump(exclude_none=True))
-    product = _product(market, body.product_id)  # before the transaction: no lock held
+    current = service.get_bot(session, bot_id)
+    wanted = service.product_to_check(current, changes)
+    session.rollback()  # no lock held while the market is asked
+    product = _product(market, wanted)
     deals = service.open_position_count(session, bot_id)
     updated = service.update_bot(session, bot_id, changes, product)
     _tell(engine, bot_id)

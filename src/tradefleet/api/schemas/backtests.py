@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from tradefleet.api.schemas.bots import Budget, ProductId, StrategyType, Timeframe
+from tradefleet.api.schemas.bots import Budget, ProductId, StrategyConfig, StrategyType, Timeframe
 from tradefleet.api.schemas.common import NextCursor, Rate
 from tradefleet.backtest.data import parse_time
 from tradefleet.backtest.requests import BacktestRequest
@@ -48,7 +48,7 @@ Moment = Annotated[
 
 class BacktestBase(BaseModel):
     strategy_type: StrategyType
-    strategy_config: dict[str, Any] = Field(
+    strategy_config: StrategyConfig = Field(
         default_factory=dict, description="parameters; omitted ones take their defaults"
     )
     product_id: ProductId
@@ -129,8 +129,12 @@ class BacktestTrade(BaseModel):
 
 
 class BacktestPublic(BacktestBase):
-    """A run without its trades and equity curve (what lists show)."""
+    """A run without its trades and equity curve (what lists show); the stored request is
+    shown as it is, without the input rules (a run stored before a rule must still show)."""
 
+    strategy_type: str
+    strategy_config: dict[str, Any]
+    product_id: str
     id: int
     status: BacktestStatus
     progress: float = Field(ge=0, le=1, description="fraction of the candles done")

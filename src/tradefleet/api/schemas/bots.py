@@ -8,20 +8,26 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-from tradefleet.api.schemas.common import MONEY_SERIALIZER
+from tradefleet.api.schemas.common import MONEY_SERIALIZER, FreeText, PlainText
 from tradefleet.db.models import Bot
+from tradefleet.market.products import PRODUCT_ID_PATTERN, split_product_id
 from tradefleet.services.bot_rules import (
     BUDGET_MAX_PLACES,
+    CONFIG_MAX_PARAMETERS,
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
+    text_problem,
 )
 
 BotName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
+    PlainText,
 ]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH), FreeText]
 Budget = Annotated[
     Decimal,
     Field(
@@ -34,8 +40,46 @@ Budget = Annotated[
     ),
     MONEY_SERIALIZER,
 ]
-StrategyType = Annotated[str, Field(min_length=1, max_length=50, examples=["rsi"])]
-ProductId = Annotated[str, Field(min_length=1, max_length=40, examples=["ETH-BTC"])]
+StrategyType = Annotated[str, Field(min_length=1, max_length=50, examples=["rsi"]), PlainText]
+
+
+def _product_id(product_id: str) -> str:
+    """The product form; a backtest turns the id into a candle file name."""
+    try:
+        split_product_id(product_id)
+    except ValueError as error:
+        raise PydanticCustomError("value_error", str(error)) from None
+    return product_id
+
+
+ProductId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        examples=["ETH-BTC"],
+        json_schema_extra={"pattern": PRODUCT_ID_PATTERN},
+    ),
+    AfterValidator(_product_id),
+]
+
+
+def _config_text(config: dict[str, Any]) -> dict[str, Any]:
+    """Parameter names and text values are stored and repeated in errors: plain text only."""
+    for name, value in config.items():
+        problem = text_problem(name)
+        if problem is not None:
+            raise PydanticCustomError("value_error", f"a parameter name {problem}")
+        if isinstance(value, str) and (problem := text_problem(value)) is not None:
+            raise PydanticCustomError("value_error", f"a parameter value {problem}")
+    return config
+
+
+StrategyConfig = Annotated[
+    dict[str, Any],
+    Field(max_length=CONFIG_MAX_PARAMETERS),
+    AfterValidator(_config_text),
+]
 Timeframe = Annotated[str, Field(min_length=1, max_length=8, examples=["5m"])]
 
 
@@ -43,7 +87,7 @@ class BotBase(BaseModel):
     name: BotName
     description: Description = ""
     strategy_type: StrategyType
-    strategy_config: dict[str, Any] = Field(
+    strategy_config: StrategyConfig = Field(
         default_factory=dict, description="parameters; omitted ones take their defaults"
     )
     product_id: ProductId
@@ -58,7 +102,9 @@ class BotCreate(BotBase):
 class BotUpdate(BaseModel):
     """A partial update: omitted (or null) fields stay as they are.
 
-    ``strategy_config`` replaces the stored config as a whole.
+    ``strategy_config`` is merged into the stored config: the parameters it names change,
+    a parameter given as null goes back to its default, the others keep their values. With
+    a new ``strategy_type`` the config starts from that strategy's defaults instead.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -66,13 +112,26 @@ class BotUpdate(BaseModel):
     name: BotName | None = None
     description: Description | None = None
     strategy_type: StrategyType | None = None
-    strategy_config: dict[str, Any] | None = None
+    strategy_config: StrategyConfig | None = Field(
+        default=None,
+        description="parameters to change; the others keep their stored values, and a "
+        "parameter given as null goes back to its default",
+        examples=[{"oversold": 25, "take_profit_pct": None}],
+    )
     product_id: ProductId | None = None
     timeframe: Timeframe | None = None
     budget: Budget | None = None
 
 
 class BotPublic(BotBase):
+    """A bot as stored: the input rules are not applied again to what is already stored
+    (a row written before a rule existed must still show, not fail with a 500)."""
+
+    name: str
+    description: str
+    strategy_type: str
+    strategy_config: dict[str, Any]
+    product_id: str
     id: int
     is_active: bool
     created_at: datetime

@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, Field, PlainSerializer
+from pydantic_core import PydanticCustomError
 
 from tradefleet.api.errors import invalid
 from tradefleet.money import canonical
+from tradefleet.services.bot_rules import text_problem
 from tradefleet.services.paging import CURSOR_PATTERN, Cursor, Keyset
 
 # Money leaves the API as a decimal string in plain form ("0.05", never "5E-2"), so clients
@@ -23,6 +25,27 @@ Rate = Annotated[
     Field(ge=0, lt=1, max_digits=38, decimal_places=18, allow_inf_nan=False),
     MONEY_SERIALIZER,
 ]
+
+
+def _plain(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise PydanticCustomError("value_error", problem)
+    return text
+
+
+def _free(text: str) -> str:
+    problem = text_problem(text, line_breaks=True)
+    if problem is not None:
+        raise PydanticCustomError("value_error", problem)
+    return text
+
+
+# Text that is stored or compared: no NUL (PostgreSQL refuses it: a 500 before this
+# check), no other control character and no lone surrogate; ``FreeText`` may hold tabs
+# and line breaks. The 422 says where the bad character is, never the text.
+PlainText = AfterValidator(_plain)
+FreeText = AfterValidator(_free)
 # Row ids are 32-bit on PostgreSQL: larger numbers are refused (422), never a 500.
 MAX_ROW_ID = 2_147_483_647
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="row id")]
