@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.capacity import SQLITE_ENGINE_BUSY_SECONDS, PoolSize
+from tradefleet.db.sqlite_writers import serialize_writers
 
 
 def normalise_url(url: str) -> str:
@@ -34,8 +35,9 @@ def make_engine(
 
     On SQLite, SQLAlchemy (not the driver) begins transactions, so SAVEPOINTs work; with
     ``immediate`` a transaction takes the write lock at its start (``BEGIN IMMEDIATE``),
-    which the trading engine uses so its read-then-write cycle never fails half-way on
-    a lock another writer took in between (others wait up to ``busy_seconds``). On
+    which the trading engine and the API's writers use so a read-then-write never fails
+    half-way on a lock another writer took in between; they take turns in this process
+    first (``db.sqlite_writers``) and wait up to ``busy_seconds``. On
     PostgreSQL ``lock_wait_seconds`` bounds how long a statement waits for a row lock.
     """
     url = normalise_url(url)
@@ -51,8 +53,12 @@ def make_engine(
         engine = create_engine(url, **kwargs)
         busy_ms = round(busy_seconds * 1000)
         event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, busy_ms))
-        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        if immediate:
+            serialize_writers(
+                engine, str(Path(database).resolve()) if database else "", busy_seconds
+            )
+        else:
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
     kwargs["pool_pre_ping"] = True
     if lock_wait_seconds is not None:

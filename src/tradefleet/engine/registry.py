@@ -11,7 +11,6 @@ from snapshots of the runtimes, so a change in that thread never breaks its iter
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.db.models import Bot, Position
@@ -45,24 +44,24 @@ class Catalog:
     unavailable: str | None = None
 
 
-# Everything about a bot that changes how it runs, read as plain columns: a cycle reads
-# these for every loaded bot, and building ORM objects for them all cost more than the
-# rest of a sync.
+# Everything about a bot that changes how it runs, read as plain columns, the config and
+# the budget as the text the database holds: a cycle reads these for every loaded bot,
+# and building ORM objects (or parsing every config) cost more than the rest of a sync.
 MARKER_COLUMNS = (
     Bot.id,
     Bot.name,
     Bot.strategy_type,
-    Bot.strategy_config,
+    cast(Bot.strategy_config, Text),
     Bot.product_id,
     Bot.timeframe,
-    Bot.budget,
+    cast(Bot.budget, Text),
     Bot.is_active,
 )
 
 
 def content_marker(row: Sequence[Any]) -> str:
     """A bot's ``MARKER_COLUMNS`` (after the id) as one comparable string."""
-    return json.dumps(list(row[1:]), sort_keys=True, default=str)
+    return "\x1f".join(str(value) for value in row[1:])
 
 
 class RuntimeRegistry:
