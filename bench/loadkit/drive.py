@@ -116,6 +116,8 @@ async def run_clients(
 
         async def work(client: Client) -> None:
             for _ in budget:
+                while client.doubtful or client.doubtful_creates:
+                    await client.settle()  # not counted: reads until the server is back
                 await client.step()
             while client.doubtful or client.doubtful_creates:
                 await client.settle()
@@ -145,9 +147,11 @@ def database_problems(
                 if row is None:
                     problems.append(f"bot {model.id} ({model.name}) is not in the database")
                     continue
+                history = "; ".join(client.history[model.id][-6:])
                 if model.deleted != (row.deleted_at is not None):
                     problems.append(
                         f"bot {model.id}: deleted is {row.deleted_at}, expected {model.deleted}"
+                        f" (history: {history})"
                     )
                     continue
                 if model.deleted:
@@ -155,7 +159,9 @@ def database_problems(
                 stored = (row.name, row.description, row.budget, row.is_active)
                 expected = (model.name, model.description, model.budget, model.is_active)
                 if stored != expected:
-                    problems.append(f"bot {model.id}: stored {stored}, expected {expected}")
+                    problems.append(
+                        f"bot {model.id}: stored {stored}, expected {expected} ({history})"
+                    )
         owned = {model.id for client in crowd for model in client.bots.values()}
         strays = [
             f"bot {row.id} ({row.name}) was stored though its create was refused"

@@ -75,6 +75,7 @@ class Client:
         self.doubtful: dict[int, tuple[BotModel, BotModel]] = {}
         self.doubtful_creates: list[str] = []
         self.names = 0
+        self.history: dict[int, list[str]] = defaultdict(list)  # per bot: what was sent, seen
 
     def _name(self) -> str:
         self.names += 1
@@ -100,9 +101,7 @@ class Client:
         return answer
 
     async def step(self) -> None:
-        if self.doubtful or self.doubtful_creates:
-            await self.settle()
-            return
+        """One request (after ``settle`` has resolved every write without an answer)."""
         live = [bot for bot in self.bots.values() if not bot.deleted]
         if self.rng.random() < 0.5:
             await self.read(self.rng.choice(READS))
@@ -171,6 +170,8 @@ class Client:
     async def _settle_write(
         self, before: BotModel, after: BotModel, answer: httpx.Response | None, what: str
     ) -> None:
+        seen = "no answer" if answer is None else str(answer.status_code)
+        self.history[before.id].append(f"{what}: {seen}")
         if answer is None or answer.status_code >= 500:
             self.bots[before.id] = before
             self.doubtful[before.id] = (before, after)
@@ -217,12 +218,13 @@ class Client:
             if answer is None or answer.status_code >= 500:
                 await asyncio.sleep(0.2)
                 return
+            self.history[bot_id].append(f"read back: {answer.status_code}")
             body = answer.json() if answer.status_code == 200 else None
             if (body is None and answer.status_code == 404 and after.deleted) or (
-                body is not None and after.matches(body)
+                body is not None and not after.deleted and after.matches(body)
             ):
                 self.bots[bot_id] = after
-            elif body is not None and before.matches(body):
+            elif body is not None and before.matches(body):  # before: never deleted
                 self.bots[bot_id] = before
             else:
                 self.tally.problems.append(
