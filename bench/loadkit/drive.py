@@ -109,7 +109,9 @@ async def run_clients(
     e.g. a killer); returns the clients, the tally, the health log and the wall time."""
     tally, health, stop = Tally(), HealthLog(), asyncio.Event()
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients)
+    limits = httpx.Limits(  # idle connections dropped before the server's keep-alive ends
+        max_connections=clients + 4, max_keepalive_connections=clients, keepalive_expiry=5
+    )
     async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits) as http:
         crowd = [Client(http, f"load-{n}", seed * 1000 + n, trading, tally) for n in range(clients)]
         budget = iter(range(requests))

@@ -202,7 +202,7 @@ class Client:
     async def settle(self) -> None:
         """Read back what a write without an answer did: all of it or none of it."""
         for name in list(self.doubtful_creates):
-            answer = await self._call("bots", "GET", "/api/bots")
+            answer = await self._call("read back", "GET", "/api/bots")
             if answer is None or answer.status_code != 200:
                 await asyncio.sleep(0.2)
                 return
@@ -214,7 +214,7 @@ class Client:
                 self.tally.created_names.add(name)
             self.doubtful_creates.remove(name)
         for bot_id, (before, after) in list(self.doubtful.items()):
-            answer = await self._call("bot", "GET", f"/api/bots/{bot_id}")
+            answer = await self._call("read back", "GET", f"/api/bots/{bot_id}")
             if answer is None or answer.status_code >= 500:
                 await asyncio.sleep(0.2)
                 return

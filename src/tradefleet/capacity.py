@@ -28,6 +28,9 @@ time answers 503 with ``Retry-After``; it never hangs.
   cycle holds (PostgreSQL's ``lock_timeout``; on SQLite the wait is for the write lock,
   ``SQLITE_API_BUSY_SECONDS``) before it answers 503; a thousand-bot cycle holds them
   well under a second here.
+- ``KEEP_ALIVE_SECONDS``: an idle keep-alive connection is closed after this long. A
+  client must drop idle connections sooner (browsers retry an idempotent request the
+  server closed under them; other clients should keep their idle expiry below this).
 - ``SHUTDOWN_GRACE_SECONDS``: on SIGTERM or Ctrl-C, requests in flight get this long to
   finish before they are cancelled; then the engine stops (its cycle's transaction
   commits or rolls back first) and the process exits.
@@ -56,3 +59,4 @@ SQLITE_API_BUSY_SECONDS = 5.0
 SQLITE_ENGINE_BUSY_SECONDS = 30.0
 LOCK_WAIT_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 3
+KEEP_ALIVE_SECONDS = 20

@@ -56,7 +56,7 @@ def serve(
     import uvicorn
 
     from tradefleet.api.auth import ensure_admin_password
-    from tradefleet.capacity import SHUTDOWN_GRACE_SECONDS
+    from tradefleet.capacity import KEEP_ALIVE_SECONDS, SHUTDOWN_GRACE_SECONDS
     from tradefleet.config import Mode
     from tradefleet.platform import build_platform
     from tradefleet.redact import redact_logs
@@ -92,6 +92,7 @@ def serve(
             port=port,
             log_level="info",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
             **_proxy_options(settings),
         )
         redact_logs()  # on uvicorn's handlers too, which the line above configured
