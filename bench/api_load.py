@@ -22,37 +22,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
-
+from loadkit.databases import fresh_database
 from loadkit.drive import create_trading_bots, database_problems, login, run_clients
 from loadkit.server import ServerProcess
 from tradefleet.db.session import make_engine, make_session_factory
-
-
-@contextmanager
-def fresh_postgres(server: str) -> Iterator[str]:
-    name = f"tf_load_{secrets.token_hex(4)}"
-    plain = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(plain).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(plain, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -132,18 +111,13 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        if args.postgres:
-            with fresh_postgres(args.postgres) as url:
-                server = ServerProcess(workdir, url, args.speed)
-                try:
-                    return asyncio.run(load(args, server))
-                finally:
-                    server.ensure_stopped()
-        server = ServerProcess(workdir, f"sqlite:///{workdir}/tradefleet.db", args.speed)
-        try:
-            return asyncio.run(load(args, server))
-        finally:
-            server.ensure_stopped()
+        sqlite = f"sqlite:///{workdir}/tradefleet.db"
+        with fresh_database(args.postgres or sqlite) as url:
+            server = ServerProcess(workdir, url, args.speed)
+            try:
+                return asyncio.run(load(args, server))
+            finally:
+                server.ensure_stopped()
 
 
 if __name__ == "__main__":
