@@ -61,7 +61,9 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    backtest_jobs = BacktestJobs(session_factory, settings.candle_dir)
+    # The workers write a run's progress and result: with the writers' sessions, which on
+    # SQLite take the write lock at once (a read-then-write could fail on a stale snapshot).
+    backtest_jobs = BacktestJobs(write_sessions or session_factory, settings.candle_dir)
     backtest_jobs.recover()  # runs a previous server left unfinished are failed
     app.state.context = ApiContext(
         settings=settings,
