@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import jsonschema_rs
+import pytest
 from api_testkit import RecordingEngine, make_settings
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.api.app import create_app
+from tradefleet.api.schemas.common import PositiveAmount, Rate
+from tradefleet.market.base import TIMEFRAMES
 
 
 def _operation_ids(client: TestClient) -> dict[tuple[str, str], str]:
@@ -58,3 +64,77 @@ def test_static_ui_with_client_side_routes(
         missing = client.get("/api/nothing-here")
         assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
         assert client.get("/api/health").json()["status"] == "ok"
+
+
+def _schema(client: TestClient) -> dict[str, Any]:
+    document: dict[str, Any] = client.get("/openapi.json").json()
+    return document
+
+
+def test_timeframes_are_an_enum_wherever_one_is_taken(client: TestClient) -> None:
+    document = _schema(client)
+    schemas = document["components"]["schemas"]
+    enum = {"type": "string", "enum": ["1m", "5m", "15m", "30m", "1h", "2h", "6h", "1d"]}
+    assert enum["enum"] == list(TIMEFRAMES)
+    for model in ("BotCreate", "BotPublic", "BacktestCreate", "BacktestPublic"):
+        field = schemas[model]["properties"]["timeframe"]
+        assert {"type": field["type"], "enum": field["enum"]} == enum, model
+    assert schemas["BotUpdate"]["properties"]["timeframe"]["anyOf"] == [enum, {"type": "null"}]
+    [candles] = [p for p in document["paths"]["/api/market/candles"]["get"]["parameters"]
+                 if p["name"] == "timeframe"]  # fmt: skip
+    assert {"type": candles["schema"]["type"], "enum": candles["schema"]["enum"]} == enum
+
+
+def test_moments_are_date_times_and_backtests_also_take_unix_seconds(client: TestClient) -> None:
+    document = _schema(client)
+    for parameter in document["paths"]["/api/trades"]["get"]["parameters"]:
+        if parameter["name"] in ("since", "until"):
+            assert parameter["schema"]["anyOf"] == [
+                {"type": "string", "format": "date-time"},
+                {"type": "null"},
+            ]
+    start = document["components"]["schemas"]["BacktestCreate"]["properties"]["start"]
+    assert start["anyOf"] == [
+        {"type": "integer", "minimum": -62_135_596_800, "maximum": 253_402_300_799},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "format": "date"},
+    ]
+
+
+# (input, accepted by the server): the published schema must say the same of each
+AMOUNTS = [
+    ("100", True), ("0.05", True), ("007", True), ("0.000000000000000001", True),
+    ("0.1000000000000000000000", True), ("99999999999999999999", True),
+    ("99999999999999999999.999999999999999999", True), (100, True), (0.05, True), (1e-05, True),
+    ("0", False), ("0.0", False), ("0.0000000000000000001", False),
+    ("100000000000000000000", False), ("1_000", False), ("١٠٠", False), ("1e3", False),
+    (" 1", False), ("1\n", False), ("+1", False), ("-1", False), (".5", False), ("5.", False),
+    ("", False), (0, False), (-1, False), (1e20, False), (True, False), (None, False),
+]  # fmt: skip
+RATES = [
+    ("0", True), ("0.006", True), ("0.999999999999999999", True), ("00.5", True), (0, True),
+    (0.006, True), ("1", False), ("1.0", False), ("0.0000000000000000001", False),
+    ("6e-3", False), ("+0.1", False), ("-0", False), (".5", False), (1, False), (-0.1, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "samples"),
+    [("BotCreate", "budget", AMOUNTS), ("FeesUpdate", "taker", RATES)],
+)
+def test_money_inputs_publish_exactly_the_rules_they_enforce(
+    client: TestClient, model: str, field: str, samples: list[tuple[Any, bool]]
+) -> None:
+    """JSON Schema says what a string may be, bounds included; a JSON number's decimal
+    places are the one rule it cannot say (the description does)."""
+    published = _schema(client)["components"]["schemas"][model]["properties"][field]
+    schema = {"anyOf": [b for b in published["anyOf"] if b != {"type": "null"}]}
+    validator = jsonschema_rs.validator_for(schema)
+    adapter = TypeAdapter(PositiveAmount if field == "budget" else Rate)
+    for value, accepted in samples:
+        try:
+            adapter.validate_python(value)
+            served = True
+        except ValidationError:
+            served = False
+        assert (served, validator.is_valid(value)) == (accepted, accepted), value

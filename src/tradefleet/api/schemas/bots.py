@@ -5,38 +5,28 @@ by the service and reported in the same 422 form."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tradefleet.api.schemas.common import MONEY_SERIALIZER
+from tradefleet.api.schemas.common import PositiveAmount, Timeframe
 from tradefleet.db.models import Bot
-from tradefleet.services.bot_rules import (
-    BUDGET_MAX_PLACES,
-    DESCRIPTION_MAX_LENGTH,
-    NAME_MAX_LENGTH,
-)
+from tradefleet.services.bot_rules import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 
 BotName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH)
 ]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
 Budget = Annotated[
-    Decimal,
+    PositiveAmount,
     Field(
-        gt=0,
-        max_digits=BUDGET_MAX_PLACES + 20,
-        decimal_places=BUDGET_MAX_PLACES,
-        allow_inf_nan=False,
-        description="in the product's quote currency; a string or a number",
+        description="in the product's quote currency: a JSON number or a decimal string "
+        "(digits, at most one point), greater than 0, below 1E+20, at most 18 decimal places",
         examples=["0.05"],
     ),
-    MONEY_SERIALIZER,
 ]
 StrategyType = Annotated[str, Field(min_length=1, max_length=50, examples=["rsi"])]
 ProductId = Annotated[str, Field(min_length=1, max_length=40, examples=["ETH-BTC"])]
-Timeframe = Annotated[str, Field(min_length=1, max_length=8, examples=["5m"])]
 
 
 class BotBase(BaseModel):
