@@ -1,5 +1,5 @@
 """The forms inputs may take: money as plain decimals or JSON numbers, moments as ISO 8601
-date-times. Everything else is a 422 naming the field, on SQLite
+date-times, bodies as JSON objects. Everything else is a 422 naming the field, on SQLite
 and PostgreSQL, and changes nothing."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from api_testkit import RecordingEngine, Seeded, bot_payload, snapshot
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradefleet.api.errors import NOT_JSON, UNREADABLE_BODY
 from tradefleet.api.schemas.common import (
     DATE_TIME_MESSAGE,
     PLAIN_DECIMAL_MESSAGE,
@@ -104,3 +105,39 @@ def test_backtest_moments_beyond_the_utc_years_are_422(api: TestClient) -> None:
         {"loc": ["body", "end"], "msg": UTC_RANGE_MESSAGE, "type": "datetime_range"},
     ])  # fmt: skip
     assert api.get("/api/backtests").json()["count"] == 0
+
+
+SYNTAX = "is not valid JSON: Expecting property name enclosed in double quotes at character 1"
+JSON = "application/json"
+OBJECT = "must be a JSON object"
+BODIES = [  # content, Content-Type, msg, type
+    pytest.param((b"{bad", JSON, SYNTAX, "json_invalid"), id="syntax"),
+    pytest.param((b'{"name": "\xff"}', JSON, UNREADABLE_BODY, "json_invalid"), id="not-utf8"),
+    pytest.param((b"[" * 100_000, JSON, UNREADABLE_BODY, "json_invalid"), id="too-deep"),
+    pytest.param((b'{"name": "x"}', "text/plain", NOT_JSON, "content_type"), id="text-plain"),
+    pytest.param((b"name=x", "application/x-www-form-urlencoded", NOT_JSON, "content_type"),
+                 id="form"),
+    pytest.param((b'{"name": "x"}', None, NOT_JSON, "content_type"), id="no-content-type"),
+    pytest.param((b"", JSON, "Field required", "missing"), id="empty"),
+    pytest.param((b"null", JSON, OBJECT, "model_attributes_type"), id="null"),
+    pytest.param((b"[1]", JSON, OBJECT, "model_attributes_type"), id="array"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_a_body_that_is_not_a_json_object_is_a_422_on_the_body(
+    api: TestClient,
+    seeded: Seeded,
+    session_factory: sessionmaker[Session],
+    body: tuple[bytes, str | None, str, str],
+) -> None:
+    content, content_type, msg, kind = body
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    with session_factory() as session:
+        before = snapshot(session)
+    paths = ["/api/bots", "/api/settings", f"/api/bots/{seeded.eth_bot}", "/api/backtests"]
+    for method, path in zip(["POST", "PUT", "PUT", "POST"], paths, strict=True):
+        answer = api.request(method, path, content=content, headers=headers)
+        assert (answer.status_code, answer.json()) == (422, _error(["body"], msg, kind)), path
+    with session_factory() as session:
+        assert snapshot(session) == before

@@ -71,6 +71,38 @@ def _schema(client: TestClient) -> dict[str, Any]:
     return document
 
 
+def test_422_is_documented_as_the_answer_really_is(client: TestClient) -> None:
+    """``detail`` always, each error exactly ``loc``, ``msg`` and ``type`` (FastAPI's default
+    promised an optional ``detail`` and ``input``/``ctx`` fields, which we never send)."""
+    document = _schema(client)
+    schemas = document["components"]["schemas"]
+    assert schemas["HTTPValidationError"]["required"] == ["detail"]
+    assert schemas["HTTPValidationError"]["properties"]["detail"]["items"] == {
+        "$ref": "#/components/schemas/ValidationError"
+    }
+    error = schemas["ValidationError"]
+    assert (error["required"], error["additionalProperties"]) == (["loc", "msg", "type"], False)
+    assert error["properties"]["loc"]["items"] == {
+        "anyOf": [{"type": "string"}, {"type": "integer"}]
+    }
+    with_input = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("parameters") or operation.get("requestBody"):
+                with_input += 1
+                answer = operation["responses"]["422"]
+                assert answer["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/HTTPValidationError"
+                }, (method, path)
+                assert answer["description"].startswith("Invalid input: the body (not JSON")
+    assert with_input == 23
+    validator = jsonschema_rs.validator_for({**schemas["HTTPValidationError"],
+                                             "components": document["components"]})  # fmt: skip
+    login = client.post("/api/auth/login", content=b"{", headers={"Content-Type": "text/json"})
+    assert login.status_code == 422
+    assert validator.is_valid(login.json()), login.json()
+
+
 def test_timeframes_are_an_enum_wherever_one_is_taken(client: TestClient) -> None:
     document = _schema(client)
     schemas = document["components"]["schemas"]

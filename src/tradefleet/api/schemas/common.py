@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from tradefleet.market.base import TIMEFRAMES
@@ -146,6 +146,28 @@ class ErrorMessage(BaseModel):
     """The body of every 401, 404, 409 and 503 answer."""
 
     detail: str
+
+
+class FieldError(BaseModel):
+    """One bad input: where it is and what is wrong (the input itself is never echoed)."""
+
+    model_config = ConfigDict(extra="forbid", title="ValidationError")
+
+    loc: list[str | int] = Field(
+        description='"body", "query" or "path", then the field\'s path: ["body", "budget"], '
+        '["query", "since"], ["body", "strategy_config", "rsi_period"]; just ["body"] when '
+        "the body itself is wrong (not JSON, or not sent as application/json)"
+    )
+    msg: str
+    type: str = Field(description='the kind of problem: "missing", "value_error", ...')
+
+
+class ValidationErrors(BaseModel):
+    """The body of every 422 answer: each bad field, all at once where they can be known."""
+
+    model_config = ConfigDict(extra="forbid", title="HTTPValidationError")
+
+    detail: list[FieldError]
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
