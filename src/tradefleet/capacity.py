@@ -4,13 +4,17 @@ The numbers fit the smallest machine we support (2 cores) and are the same on SQ
 PostgreSQL. Nothing waits without a bound: a request that cannot get what it needs in
 time answers 503 with ``Retry-After``; it never hangs.
 
+- ``API_IN_FLIGHT`` requests are inside the application at once
+  (``tradefleet.api.admission``); more wait on the event loop, in order, and answer 503
+  after ``ADMISSION_SECONDS``. The loop keeps answering ``/api/health`` meanwhile.
+- ``API_POOL``: a connection for each request in flight, plus a few for the backtest
+  workers, so no request ever waits for a connection (a wait for a connection held by a
+  request that itself waits for a worker thread is how a server deadlocks). Its
+  ``timeout`` is only a safety net, answered with 503.
 - ``API_THREADS`` worker threads run the API's database routes (FastAPI's plain ``def``
-  routes); more requests than that queue without blocking the event loop, which keeps
-  answering ``/api/health`` and the market routes meanwhile. More threads would not be
-  faster on 2 cores: the work is Python, under one interpreter lock.
-- ``API_POOL``: one connection per worker thread, so a request never waits for a
-  connection another request holds; the pool only shrinks back to ``size`` when idle.
-  Its ``timeout`` is a safety net (a leak or a stuck statement), answered with 503.
+  routes). Fewer threads than requests in flight is on purpose: the work is Python,
+  under one interpreter lock, and on 2 cores more threads only take turns more often.
+  A request in flight that waits for a thread holds no lock anyone else needs.
 - ``ENGINE_POOL``: the engine uses one connection at a time (its cycle, a reload, a
   manual close); a few spare for the backtest workers' progress writes are not on it.
 - ``HEALTH_POOL``: ``/api/health`` checks the database on a connection of its own, so a
@@ -37,8 +41,10 @@ class PoolSize:
     timeout: float  # seconds a checkout waits for a free connection
 
 
-API_THREADS = 32
-API_POOL = PoolSize(size=8, overflow=API_THREADS - 8, timeout=5.0)
+API_IN_FLIGHT = 32
+ADMISSION_SECONDS = 15.0
+API_THREADS = 8
+API_POOL = PoolSize(size=API_IN_FLIGHT + 4, overflow=0, timeout=10.0)
 ENGINE_POOL = PoolSize(size=2, overflow=3, timeout=30.0)
 HEALTH_POOL = PoolSize(size=1, overflow=0, timeout=1.0)
 HEALTH_SECONDS = 1.0

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, localcontext
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_DOWN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Context,
+    Decimal,
+    localcontext,
+)
 
 ZERO = Decimal(0)
+_ONE = Decimal(1)
 FEE_QUANTUM = Decimal("1e-12")  # fees are kept to 12 decimals, well below any quote increment
 
 
@@ -17,21 +28,21 @@ def to_decimal(value: Decimal | float | int | str) -> Decimal:
     return Decimal(value)
 
 
+# Wide enough that normalising or quantising never rounds, whatever the amount's size.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
 def canonical(value: Decimal) -> Decimal:
     """Strip trailing zeros without switching to exponent form ("10", not "1E+1")."""
     if not value:
-        return Decimal(0)
-    _sign, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int):  # NaN or infinity: nothing to strip
+        return ZERO
+    if not value.is_finite():  # NaN or infinity: nothing to strip
         return value
-    with localcontext() as context:
-        # The default 28-digit precision would round a 38-digit amount or overflow "1E+30".
-        context.prec = max(context.prec, len(digits) + max(exponent, 0))
-        normal = value.normalize()
-        exponent = normal.as_tuple().exponent
-        if isinstance(exponent, int) and exponent > 0:
-            return normal.quantize(Decimal(1))
-        return normal
+    normal = value.normalize(_EXACT)
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        return normal.quantize(_ONE, context=_EXACT)
+    return normal
 
 
 def round_down(value: Decimal, increment: Decimal) -> Decimal:

@@ -207,18 +207,75 @@ def bot_stats(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedSums:
+    """A bot's closed deals in one product, summed: the history part of its figures, which
+    a database can aggregate (``services.deal_figures``) instead of sending every deal."""
+
+    deals: int
+    realized: Decimal  # sum of ``deal_realized``
+    fees: Decimal  # sum of buy_fees + sell_fees
+
+
+def bot_share(
+    quote_currency: str,
+    budget: Decimal,
+    closed: Iterable[ClosedSums],
+    open_deals: Iterable[DealRecord],
+    last_prices: Mapping[str, Decimal],
+) -> QuoteTotals:
+    """One bot's part of the totals from its closed-deal sums and its open deals: the same
+    figures ``bot_totals(bot_stats(...))`` gives from every deal, without the history."""
+    closed = list(closed)
+    still_open = list(open_deals)
+    realized = canonical(sum((c.realized for c in closed), ZERO))
+    fees = sum((c.fees for c in closed), ZERO) + sum(
+        (d.buy_fees + d.sell_fees for d in still_open), ZERO
+    )
+    return QuoteTotals(
+        quote_currency=quote_currency,
+        bots=1,
+        budget=budget,
+        open_deals=len(still_open),
+        closed_deals=sum(c.deals for c in closed),
+        realized_pnl=realized,
+        unrealized_pnl=unrealized_pnl(still_open, last_prices),
+        fees_paid=canonical(fees),
+        funds_in_use=canonical(sum((deal_cost(d) for d in still_open), ZERO)),
+    )
+
+
+def bot_totals(stats: BotStats) -> QuoteTotals:
+    """One bot's part of the totals of its quote currency."""
+    return QuoteTotals(
+        quote_currency=stats.quote_currency,
+        bots=1,
+        budget=stats.budget,
+        open_deals=stats.open_deals,
+        closed_deals=stats.closed_deals,
+        realized_pnl=stats.realized_pnl,
+        unrealized_pnl=stats.unrealized_pnl,
+        fees_paid=stats.fees_paid,
+        funds_in_use=stats.funds_in_use,
+    )
+
+
 def totals_by_quote(all_stats: Iterable[BotStats]) -> dict[str, QuoteTotals]:
     """Sum bots per quote currency; the result is ordered by currency code."""
+    return sum_by_quote(bot_totals(stats) for stats in all_stats)
+
+
+def sum_by_quote(shares: Iterable[QuoteTotals]) -> dict[str, QuoteTotals]:
+    """Add bots' shares (``bot_totals``, ``bot_share``) per quote currency, ordered by code."""
     totals: dict[str, QuoteTotals] = {}
-    for stats in all_stats:
-        previous = totals.get(stats.quote_currency)
-        totals[stats.quote_currency] = _add(previous, stats)
+    for share in shares:
+        totals[share.quote_currency] = _add(totals.get(share.quote_currency), share)
     return {currency: totals[currency] for currency in sorted(totals)}
 
 
-def _add(previous: QuoteTotals | None, stats: BotStats) -> QuoteTotals:
+def _add(previous: QuoteTotals | None, share: QuoteTotals) -> QuoteTotals:
     base = previous or QuoteTotals(
-        quote_currency=stats.quote_currency,
+        quote_currency=share.quote_currency,
         bots=0,
         budget=ZERO,
         open_deals=0,
@@ -230,17 +287,17 @@ def _add(previous: QuoteTotals | None, stats: BotStats) -> QuoteTotals:
     )
     unrealized = (
         None
-        if base.unrealized_pnl is None or stats.unrealized_pnl is None
-        else canonical(base.unrealized_pnl + stats.unrealized_pnl)
+        if base.unrealized_pnl is None or share.unrealized_pnl is None
+        else canonical(base.unrealized_pnl + share.unrealized_pnl)
     )
     return QuoteTotals(
         quote_currency=base.quote_currency,
-        bots=base.bots + 1,
-        budget=canonical(base.budget + stats.budget),
-        open_deals=base.open_deals + stats.open_deals,
-        closed_deals=base.closed_deals + stats.closed_deals,
-        realized_pnl=canonical(base.realized_pnl + stats.realized_pnl),
+        bots=base.bots + share.bots,
+        budget=canonical(base.budget + share.budget),
+        open_deals=base.open_deals + share.open_deals,
+        closed_deals=base.closed_deals + share.closed_deals,
+        realized_pnl=canonical(base.realized_pnl + share.realized_pnl),
         unrealized_pnl=unrealized,
-        fees_paid=canonical(base.fees_paid + stats.fees_paid),
-        funds_in_use=canonical(base.funds_in_use + stats.funds_in_use),
+        fees_paid=canonical(base.fees_paid + share.fees_paid),
+        funds_in_use=canonical(base.funds_in_use + share.funds_in_use),
     )

@@ -168,7 +168,7 @@ def test_delete_removes_a_run(api: TestClient, candle_dir: Path) -> None:
     wait_until_finished(api, run["id"])
     assert api.delete(f"/api/backtests/{run['id']}").status_code == 204
     assert api.get(f"/api/backtests/{run['id']}").status_code == 404
-    assert api.get("/api/backtests").json() == {"data": [], "count": 0}
+    assert api.get("/api/backtests").json() == {"data": [], "count": 0, "next_cursor": None}
 
 
 def test_unknown_ids_are_404_and_no_token_is_401(api: TestClient, client: TestClient) -> None:

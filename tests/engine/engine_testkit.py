@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -10,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradefleet.audit import duplicate_problems, ledger_problems
 from tradefleet.config import MarketKind, Settings
-from tradefleet.db.models import Fill, Order, PaperBalance, Position
+from tradefleet.db.models import Fill
 from tradefleet.db.session import make_engine, make_session_factory
 from tradefleet.engine.runner import CycleReport, Engine
 from tradefleet.market import ManualClock, MarketService, SimulatedSource
@@ -112,32 +112,5 @@ def fill_rows(sessions: sessionmaker[Session]) -> list[tuple[Any, ...]]:
 
 
 def ledger_mismatches(sessions: sessionmaker[Session]) -> list[str]:
-    """Balances must equal starting balances + fills - fees, exactly; holds = what open
-    buys reserve (quote) plus what open deals hold (base)."""
-    problems: list[str] = []
-    with sessions() as session:
-        expected: dict[str, Decimal] = defaultdict(Decimal)
-        balances = {row.currency: row for row in session.scalars(select(PaperBalance))}
-        for currency, row in balances.items():
-            expected[currency] += row.starting
-        for fill in session.scalars(select(Fill)):
-            base, quote = fill.product_id.split("-")
-            if fill.side == "buy":
-                expected[base] += fill.base_amount
-                expected[quote] -= fill.quote_amount + fill.fee
-            else:
-                expected[base] -= fill.base_amount
-                expected[quote] += fill.quote_amount - fill.fee
-        for currency, amount in expected.items():
-            actual = balances[currency].total if currency in balances else Decimal(0)
-            if actual != amount:
-                problems.append(f"{currency}: balance {actual} != ledger {amount}")
-        held: dict[str, Decimal] = defaultdict(Decimal)
-        for order in session.scalars(select(Order).where(Order.status == "open")):
-            held[order.product_id.split("-")[1]] += order.reserved
-        for deal in session.scalars(select(Position).where(Position.status == "open")):
-            held[deal.product_id.split("-")[0]] += deal.base_amount
-        for currency, row in balances.items():
-            if row.hold != held[currency]:
-                problems.append(f"{currency}: hold {row.hold} != open buys {held[currency]}")
-    return problems
+    """The ledger identity and the exactly-once checks of ``tradefleet.audit``."""
+    return ledger_problems(sessions) + duplicate_problems(sessions)

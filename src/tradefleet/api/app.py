@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradefleet.api.admission import AdmissionLimit
 from tradefleet.api.auth import SigningKey
 from tradefleet.api.deps import ApiContext, get_current_user
 from tradefleet.api.errors import install_error_handlers
@@ -28,6 +29,7 @@ from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.static import mount_frontend
 from tradefleet.api.throttle import LoginThrottle
 from tradefleet.backtest.jobs import BacktestJobs
+from tradefleet.capacity import ADMISSION_SECONDS, API_IN_FLIGHT
 from tradefleet.config import Settings
 from tradefleet.engine.protocols import EngineControl
 
@@ -68,6 +70,7 @@ def create_app(
         login_throttle=LoginThrottle(),
     )
     install_error_handlers(app)
+    app.add_middleware(AdmissionLimit, limit=API_IN_FLIGHT, wait_seconds=ADMISSION_SECONDS)
     api = APIRouter(prefix="/api")
     api.include_router(health.router)
     api.include_router(auth.router)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from tradefleet.api.methods import method_not_allowed, not_found
-from tradefleet.api.schemas.common import FieldError, ValidationErrors
+from tradefleet.api.schemas.errors import FieldError, ValidationErrors
 from tradefleet.engine.protocols import EngineBusy
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from tradefleet.backtest.requests import BacktestRequest
 from tradefleet.db.models import Backtest, utcnow
 from tradefleet.services.errors import NotFoundError
-from tradefleet.services.records import Page
+from tradefleet.services.paging import Cursor, Page, int_keyset, page
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 UNFINISHED = (QUEUED, RUNNING)
@@ -49,11 +49,15 @@ def get_run(session: Session, run_id: int) -> Backtest:
     return run
 
 
-def list_runs(session: Session, limit: int, offset: int) -> Page[Backtest]:
+RUN_ORDER = int_keyset(Backtest.id, Backtest.id)  # newest first; ids only grow
+
+
+def list_runs(
+    session: Session, limit: int, *, offset: int = 0, cursor: Cursor | None = None
+) -> Page[Backtest]:
     """Newest first, without the trades and equity (``result`` is not loaded)."""
-    query = select(Backtest).options(defer(Backtest.result)).order_by(Backtest.id.desc())
-    items = list(session.scalars(query.limit(limit).offset(offset)))
-    return Page(items=items, total=session.scalar(select(func.count(Backtest.id))) or 0)
+    query = select(Backtest).options(defer(Backtest.result))
+    return page(session, query, RUN_ORDER, limit, offset=offset, cursor=cursor)
 
 
 def delete_run(session: Session, run_id: int) -> None:

@@ -83,6 +83,9 @@ class Position(Base):
     __table_args__ = (
         UniqueConstraint("bot_id", "seq", name="uq_positions_bot_seq"),
         Index("ix_positions_bot_status", "bot_id", "status"),
+        # The lists' keyset order (newest opened first), of all bots and of one.
+        Index("ix_positions_opened", "opened_at", "id"),
+        Index("ix_positions_bot_opened", "bot_id", "opened_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -122,7 +125,10 @@ class Order(Base):
     """What was sent to a broker. ``client_order_id`` is deterministic: (bot, deal, step)."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_bot_status", "bot_id", "status"),)
+    __table_args__ = (
+        Index("ix_orders_bot_status", "bot_id", "status"),
+        Index("ix_orders_position", "position_id"),  # a deal's orders (detail view)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -161,7 +167,13 @@ class Fill(Base):
     """An execution. ``quote_amount`` is gross (price x base); the fee is in quote."""
 
     __tablename__ = "fills"
-    __table_args__ = (Index("ix_fills_bot_time", "bot_id", "time"),)
+    __table_args__ = (
+        # GET /trades' keyset order (newest first), of all bots and of one.
+        Index("ix_fills_time", "time", "id"),
+        Index("ix_fills_bot_time_id", "bot_id", "time", "id"),
+        Index("ix_fills_position", "position_id"),
+        Index("ix_fills_order", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trade_id: Mapped[str] = mapped_column(String(80), unique=True)
@@ -188,7 +200,11 @@ class Signal(Base):
     """A strategy's decision on a closed candle (buys, sells and errors are logged)."""
 
     __tablename__ = "signals"
-    __table_args__ = (Index("ix_signals_bot_time", "bot_id", "candle_time"),)
+    __table_args__ = (
+        # The signal log's keyset order (newest candle first), of all bots and of one.
+        Index("ix_signals_time", "candle_time", "id"),
+        Index("ix_signals_bot_time_id", "bot_id", "candle_time", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy.orm import Session
 
 from tradefleet.db.models import Bot
@@ -18,14 +20,17 @@ def bot_marker(bot: Bot) -> str:
     return f"{bot.updated_at.isoformat()}|{bot.is_active}"
 
 
-def build_runtime(session: Session, bot: Bot, product: ProductSpec) -> BotRuntime:
-    """A runtime for ``bot``; raises ValueError/KeyError when its stored config is invalid."""
+def build_runtime(
+    session: Session, bot: Bot, product: ProductSpec, realized: Decimal | None = None
+) -> BotRuntime:
+    """A runtime for ``bot``; raises ValueError/KeyError when its stored config is invalid.
+    ``realized``: the bot's realised PnL when the caller read it for many bots at once."""
     strategy = StrategyRegistry.create(bot.strategy_type, bot.strategy_config)
     tf_seconds = timeframe_seconds(bot.timeframe)
     settings: DealSettings | GridSettings = on_timeframe(
         strategy.deal_settings(bot.budget), tf_seconds
     )
-    state, book, position_ids = restore_state(session, bot)
+    state, book, position_ids = restore_state(session, bot, realized)
     state.entries_paused = not bot.is_active
     return BotRuntime(
         bot_id=bot.id,

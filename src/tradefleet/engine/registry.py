@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.db.models import Bot, Position
@@ -27,6 +30,7 @@ from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.threads import in_thread
 from tradefleet.market.base import MarketUnavailable, last_closed_open_time
 from tradefleet.market.service import MarketService
+from tradefleet.services.deal_figures import realized_by_bot
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +45,24 @@ class Catalog:
     unavailable: str | None = None
 
 
-def content_marker(bot: Bot) -> str:
-    """Everything about a bot that changes how it runs."""
-    return json.dumps(
-        [
-            bot.name,
-            bot.strategy_type,
-            bot.strategy_config,
-            bot.product_id,
-            bot.timeframe,
-            str(bot.budget),
-            bot.is_active,
-        ],
-        sort_keys=True,
-        default=str,
-    )
+# Everything about a bot that changes how it runs, read as plain columns: a cycle reads
+# these for every loaded bot, and building ORM objects for them all cost more than the
+# rest of a sync.
+MARKER_COLUMNS = (
+    Bot.id,
+    Bot.name,
+    Bot.strategy_type,
+    Bot.strategy_config,
+    Bot.product_id,
+    Bot.timeframe,
+    Bot.budget,
+    Bot.is_active,
+)
+
+
+def content_marker(row: Sequence[Any]) -> str:
+    """A bot's ``MARKER_COLUMNS`` (after the id) as one comparable string."""
+    return json.dumps(list(row[1:]), sort_keys=True, default=str)
 
 
 class RuntimeRegistry:
@@ -95,43 +102,70 @@ class RuntimeRegistry:
         await in_thread(lambda: self._sync_rows(sessions, catalog))
         return catalog.unavailable
 
-    def _sync_rows(self, sessions: sessionmaker[Session], catalog: Catalog) -> None:
+    def _sync_rows(
+        self, sessions: sessionmaker[Session], catalog: Catalog, only: int | None = None
+    ) -> None:
+        """The database half of ``sync``: every bot that should run (active, or holding
+        an open deal), or the one bot ``only``. A bot whose marker is unchanged costs one
+        row of plain columns; only new or changed ones are read in full and rebuilt."""
         products, unavailable = catalog.products, catalog.unavailable
+        open_deals = select(Position.bot_id).where(Position.status == "open")
+        wanted = select(*MARKER_COLUMNS).where(
+            Bot.deleted_at.is_(None), or_(Bot.is_active, Bot.id.in_(open_deals))
+        )
+        if only is not None:
+            wanted = wanted.where(Bot.id == only)
         with transaction(sessions) as session:
-            with_deals = set(
-                session.scalars(select(Position.bot_id).where(Position.status == "open").distinct())
-            )
             seen: set[int] = set()
-            live = select(Bot).where(Bot.deleted_at.is_(None)).order_by(Bot.id)
-            for bot in session.scalars(live):
-                seen.add(bot.id)
-                wanted = bot.is_active or bot.id in with_deals
-                if not wanted:
-                    self.drop(bot.id)
+            pending: list[tuple[Bot, str]] = []
+            for row in session.execute(wanted.order_by(Bot.id)):
+                bot_id = int(row[0])
+                seen.add(bot_id)
+                marker = content_marker(row)
+                if self._markers.get(bot_id) == marker and bot_id in self._runtimes:
                     continue
-                marker = content_marker(bot)
-                if self._markers.get(bot.id) == marker and bot.id in self._runtimes:
-                    continue
+                bot = session.get(Bot, bot_id)
+                assert bot is not None  # read in this transaction a moment ago
                 if products is None:
-                    if bot.id not in self._runtimes:
+                    if bot_id not in self._runtimes:
                         bot.last_error = unavailable
                     continue
-                self._load(session, bot, products.get(bot.product_id), marker)
-            for bot_id in set(self._runtimes) - seen:
+                pending.append((bot, marker))
+            if products is not None:
+                self._load_all(session, pending, products)
+            loaded = set(self._runtimes) if only is None else {only} & set(self._runtimes)
+            for bot_id in loaded - seen:
                 self.drop(bot_id)
 
     async def refresh(
         self, sessions: sessionmaker[Session], bot_id: int, catalog: Catalog | None = None
     ) -> None:
-        """Force a reload of one bot (after an edit through the API)."""
+        """Reload one bot now (after an edit through the API), reading only its rows."""
+        catalog = catalog if catalog is not None else await self.catalog()
         self._markers.pop(bot_id, None)
-        await self.sync(sessions, catalog)
+        await in_thread(lambda: self._sync_rows(sessions, catalog, bot_id))
 
-    def _load(self, session: Session, bot: Bot, product: ProductSpec | None, marker: str) -> None:
+    def _load_all(
+        self, session: Session, pending: list[tuple[Bot, str]], products: dict[str, ProductSpec]
+    ) -> None:
+        """Load bots in id order, their realised PnL read in one grouped query (at start,
+        one query per bot took 1.4 s for 1,000 bots on PostgreSQL)."""
+        realized = realized_by_bot(session, [bot for bot, _ in pending])
+        for bot, marker in pending:
+            self._load(session, bot, products.get(bot.product_id), marker, realized[bot.id])
+
+    def _load(
+        self,
+        session: Session,
+        bot: Bot,
+        product: ProductSpec | None,
+        marker: str,
+        realized: Decimal,
+    ) -> None:
         try:
             if product is None:
                 raise ValueError(f"unknown product {bot.product_id}")
-            runtime = build_runtime(session, bot, product)
+            runtime = build_runtime(session, bot, product, realized)
         except Exception as error:  # a broken bot must not stop the others
             message = f"cannot load bot: {error}"
             log.warning("bot %s: %s", bot.id, message)

@@ -20,7 +20,7 @@ from tradefleet.domain import Fill as FillEvent
 from tradefleet.domain import OrderPurpose, OrderStatus, OrderType, PlaceOrder, Side
 from tradefleet.engine.events import StepEvents
 from tradefleet.engine.runtime import BotRuntime, OrderBook
-from tradefleet.stats import quote_currency_of
+from tradefleet.services.deal_figures import realized_by_bot
 
 WORKING_STATUSES = (OrderStatus.PENDING.value, OrderStatus.OPEN.value)
 
@@ -43,27 +43,9 @@ def load_deals(session: Session, bot: Bot) -> tuple[list[DealState], dict[int, i
 
 def realized_of(session: Session, bot: Bot) -> Decimal:
     """The sum of the realised PnL of the bot's closed deals in its current quote
-    currency (a bot may have traded another market before; those amounts are in another
-    currency), summed exactly here: SQLite keeps money as text, which its SUM would turn
-    into floats."""
-    quote = quote_currency_of(bot.product_id)
-    rows = session.execute(
-        select(
-            Position.realized_pnl,
-            Position.sold_quote,
-            Position.sell_fees,
-            Position.bought_quote,
-            Position.buy_fees,
-        ).where(
-            Position.bot_id == bot.id,
-            Position.status != OPEN,
-            Position.product_id.like(f"%-{quote}"),
-        )
-    )
-    total = Decimal(0)
-    for pnl, sold, sell_fees, bought, buy_fees in rows:
-        total += pnl if pnl is not None else sold - sell_fees - bought - buy_fees
-    return total
+    currency, summed exactly (``deal_figures.realized_by_bot``; loading many bots, ask
+    it once for all of them)."""
+    return realized_by_bot(session, [bot])[bot.id]
 
 
 def load_orders(
@@ -97,11 +79,16 @@ def load_orders(
     return intents, book
 
 
-def restore_state(session: Session, bot: Bot) -> tuple[Any, OrderBook, dict[int, int]]:
+def restore_state(
+    session: Session, bot: Bot, realized: Decimal | None = None
+) -> tuple[Any, OrderBook, dict[int, int]]:
+    """The bot's deal state; ``realized`` is its ``realized_of`` when already known."""
     deals, position_ids = load_deals(session, bot)
     seq_by_position = {pid: seq for seq, pid in position_ids.items()}
     intents, book = load_orders(session, bot, seq_by_position)
-    state = restore(bot.id, bot.manager_state or {}, deals, intents, realized_of(session, bot))
+    if realized is None:
+        realized = realized_of(session, bot)
+    state = restore(bot.id, bot.manager_state or {}, deals, intents, realized)
     return state, book, position_ids
 
 

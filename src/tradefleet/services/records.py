@@ -1,7 +1,7 @@
 """Read access to what the engine recorded: deals, fills, signals and the paper account.
 
-Lists are newest first and paged with ``limit``/``offset``; ``Page.total`` counts every
-matching row so a client can page through them.
+Lists are newest first and paged by cursor (``services.paging``: stable while rows
+arrive) or, for old clients, ``offset``; ``Page.total`` counts every matching row.
 """
 
 from __future__ import annotations
@@ -9,21 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tradefleet.db.models import Fill, Order, PaperBalance, Position, Signal
 from tradefleet.services.errors import ConflictError, NotFoundError
+from tradefleet.services.paging import Cursor, Page, int_keyset, page, time_keyset
 
-RowT = TypeVar("RowT")
+__all__ = ["Cursor", "FillFilter", "Page"]
 
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[RowT]):
-    items: list[RowT]
-    total: int
+POSITION_ORDER = time_keyset(Position.opened_at, Position.id)
+FILL_ORDER = time_keyset(Fill.time, Fill.id)
+SIGNAL_ORDER = int_keyset(Signal.candle_time, Signal.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +33,6 @@ class FillFilter:
     side: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-
-
-def _page(session: Session, query: Select[Any], limit: int, offset: int) -> Page[Any]:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(session.scalars(query.limit(limit).offset(offset)))
-    return Page(items=items, total=total or 0)
 
 
 def get_position(session: Session, position_id: int) -> Position:
@@ -69,14 +61,20 @@ def require_open(position: Position) -> None:
 
 
 def list_positions(
-    session: Session, bot_id: int | None, status: str | None, limit: int, offset: int
+    session: Session,
+    bot_id: int | None,
+    status: str | None,
+    limit: int,
+    *,
+    offset: int = 0,
+    cursor: Cursor | None = None,
 ) -> Page[Position]:
-    query = select(Position).order_by(Position.opened_at.desc(), Position.id.desc())
+    query = select(Position)
     if bot_id is not None:
         query = query.where(Position.bot_id == bot_id)
     if status is not None:
         query = query.where(Position.status == status)
-    return _page(session, query, limit, offset)
+    return page(session, query, POSITION_ORDER, limit, offset=offset, cursor=cursor)
 
 
 def positions_of(session: Session, bot_ids: Sequence[int] | None = None) -> list[Position]:
@@ -87,8 +85,15 @@ def positions_of(session: Session, bot_ids: Sequence[int] | None = None) -> list
     return list(session.scalars(query))
 
 
-def list_fills(session: Session, where: FillFilter, limit: int, offset: int) -> Page[Fill]:
-    query = select(Fill).order_by(Fill.time.desc(), Fill.id.desc())
+def list_fills(
+    session: Session,
+    where: FillFilter,
+    limit: int,
+    *,
+    offset: int = 0,
+    cursor: Cursor | None = None,
+) -> Page[Fill]:
+    query = select(Fill)
     if where.bot_id is not None:
         query = query.where(Fill.bot_id == where.bot_id)
     if where.position_id is not None:
@@ -99,14 +104,21 @@ def list_fills(session: Session, where: FillFilter, limit: int, offset: int) -> 
         query = query.where(Fill.time >= where.since)
     if where.until is not None:
         query = query.where(Fill.time <= where.until)
-    return _page(session, query, limit, offset)
+    return page(session, query, FILL_ORDER, limit, offset=offset, cursor=cursor)
 
 
-def list_signals(session: Session, bot_id: int | None, limit: int, offset: int) -> Page[Signal]:
-    query = select(Signal).order_by(Signal.candle_time.desc(), Signal.id.desc())
+def list_signals(
+    session: Session,
+    bot_id: int | None,
+    limit: int,
+    *,
+    offset: int = 0,
+    cursor: Cursor | None = None,
+) -> Page[Signal]:
+    query = select(Signal)
     if bot_id is not None:
         query = query.where(Signal.bot_id == bot_id)
-    return _page(session, query, limit, offset)
+    return page(session, query, SIGNAL_ORDER, limit, offset=offset, cursor=cursor)
 
 
 def paper_balances(session: Session) -> list[PaperBalance]:

@@ -12,7 +12,14 @@ from tradefleet.api.schemas.backtests import (
     BacktestPublic,
     BacktestsPublic,
 )
-from tradefleet.api.schemas.common import Limit, Offset, RowId, error_responses
+from tradefleet.api.schemas.common import (
+    CursorText,
+    Limit,
+    Offset,
+    RowId,
+    error_responses,
+    read_cursor,
+)
 from tradefleet.backtest import runs
 from tradefleet.backtest.requests import checked_request
 from tradefleet.services import fees as fee_service
@@ -21,10 +28,17 @@ router = APIRouter(prefix="/backtests", tags=["backtests"], responses=error_resp
 
 
 @router.get("")
-def read_backtests(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> BacktestsPublic:
+def read_backtests(
+    session: SessionDep, limit: Limit = 100, offset: Offset = 0, cursor: CursorText = None
+) -> BacktestsPublic:
     """Runs newest first, without trades and equity; ``count`` is the number of all runs."""
-    page = runs.list_runs(session, limit, offset)
-    return BacktestsPublic(data=[BacktestPublic.from_run(r) for r in page.items], count=page.total)
+    after = read_cursor(runs.RUN_ORDER, cursor)
+    page = runs.list_runs(session, limit, offset=offset, cursor=after)
+    return BacktestsPublic(
+        data=[BacktestPublic.from_run(r) for r in page.items],
+        count=page.total,
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)

@@ -3,48 +3,70 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from tradefleet.api.deps import BotDep, EngineDep, PositionDep, SessionDep
 from tradefleet.api.pausing import on_loop
-from tradefleet.api.schemas.common import Limit, Offset, RowId, RowIdFilter, error_responses
+from tradefleet.api.schemas.common import (
+    CursorText,
+    Limit,
+    Offset,
+    RowId,
+    RowIdFilter,
+    error_responses,
+    read_cursor,
+)
 from tradefleet.api.schemas.positions import (
     PositionDetail,
     PositionPublic,
     PositionsPublic,
     PositionStatus,
 )
-from tradefleet.db.models import Position
 from tradefleet.services import records
 
 router = APIRouter(tags=["positions"], responses=error_responses(404, 409, 503))
 
 
-def _page(page: records.Page[Position]) -> PositionsPublic:
+def _page(
+    session: Session,
+    bot_id: int | None,
+    *,
+    status: str | None,
+    limit: int,
+    offset: int,
+    cursor: str | None,
+) -> PositionsPublic:
+    after = read_cursor(records.POSITION_ORDER, cursor)
+    page = records.list_positions(session, bot_id, status, limit, offset=offset, cursor=after)
     data = [PositionPublic.model_validate(position) for position in page.items]
-    return PositionsPublic(data=data, count=page.total)
+    return PositionsPublic(data=data, count=page.total, next_cursor=page.next_cursor)
 
 
 @router.get("/positions")
 def read_positions(
     session: SessionDep,
+    *,
     bot_id: RowIdFilter = None,
     status: PositionStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: CursorText = None,
 ) -> PositionsPublic:
-    """Deals of every bot (or one), newest first; ``count`` is the number matching."""
-    return _page(records.list_positions(session, bot_id, status, limit, offset))
+    """Deals of every bot (or one), newest opened first; ``count`` is the number matching."""
+    return _page(session, bot_id, status=status, limit=limit, offset=offset, cursor=cursor)
 
 
 @router.get("/bots/{bot_id}/positions")
 def read_bot_positions(
     bot: BotDep,
     session: SessionDep,
+    *,
     status: PositionStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: CursorText = None,
 ) -> PositionsPublic:
-    return _page(records.list_positions(session, bot.id, status, limit, offset))
+    return _page(session, bot.id, status=status, limit=limit, offset=offset, cursor=cursor)
 
 
 @router.get("/positions/{position_id}")

@@ -1,4 +1,9 @@
-"""Performance of one bot and totals across bots, valued at the market's last prices."""
+"""Performance of one bot and totals across bots, valued at the market's last prices.
+
+Plain ``def`` routes (FastAPI's thread pool): the database work never holds the event
+loop, and the totals read the history as per-bot sums (``services.deal_figures``), not one
+object per deal.
+"""
 
 from __future__ import annotations
 
@@ -8,46 +13,51 @@ from collections.abc import Iterable
 from dataclasses import asdict, replace
 from decimal import Decimal
 
-from anyio import from_thread
+import anyio.from_thread
 from fastapi import APIRouter
 
 from tradefleet.api.deps import BotDep, MarketDep, SessionDep
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.schemas.stats import BotStatsPublic, QuoteTotalsPublic, StatsPublic
-from tradefleet.db.models import Bot, Position
 from tradefleet.engine.protocols import MarketView
-from tradefleet.services import bots as bot_service
-from tradefleet.services import records
-from tradefleet.stats import BotStats, bot_stats, quote_currency_of, totals_by_quote
+from tradefleet.services import deal_figures
+from tradefleet.stats import bot_share, bot_stats, is_closed, quote_currency_of, sum_by_quote
 
 router = APIRouter(tags=["stats"], responses=error_responses(404))
 logger = logging.getLogger(__name__)
 
 
-def last_prices(market: MarketView, positions: Iterable[Position]) -> dict[str, Decimal]:
-    """Last prices of the products open deals hold; an unavailable one is left out, which
-    makes the unrealized PnL unknown (null) rather than wrong."""
+async def _fetch_prices(market: MarketView, product_ids: list[str]) -> dict[str, Decimal]:
     prices: dict[str, Decimal] = {}
-    for product_id in sorted({p.product_id for p in positions if p.status == "open"}):
+    for product_id in product_ids:
         try:
-            prices[product_id] = from_thread.run(market.last_price, product_id)
+            prices[product_id] = await market.last_price(product_id)
         except Exception:
             logger.warning("no last price for %s", product_id, exc_info=True)
     return prices
 
 
-def _stats(bot: Bot, positions: list[Position], prices: dict[str, Decimal]) -> BotStats:
-    own = [p for p in positions if p.bot_id == bot.id]
-    compound = bool((bot.strategy_config or {}).get("compound_profits", False))
-    return bot_stats(
-        bot.budget, quote_currency_of(bot.product_id), own, prices, compound_profits=compound
-    )
+def last_prices(market: MarketView, deals: Iterable[deal_figures.DealRow]) -> dict[str, Decimal]:
+    """Last prices of the products open deals hold, asked on the event loop (the market
+    is async); an unavailable one is left out, which makes the unrealized PnL unknown
+    (null) rather than wrong."""
+    wanted = sorted({deal.product_id for deal in deals if not is_closed(deal)})
+    if not wanted:
+        return {}
+    return anyio.from_thread.run(_fetch_prices, market, wanted)
 
 
 @router.get("/bots/{bot_id}/stats")
 def read_bot_stats(bot: BotDep, session: SessionDep, market: MarketDep) -> BotStatsPublic:
-    positions = records.positions_of(session, [bot.id])
-    stats = _stats(bot, positions, last_prices(market, positions))
+    deals = deal_figures.deals_of(session, bot.id)
+    compound = bool((bot.strategy_config or {}).get("compound_profits", False))
+    stats = bot_stats(
+        bot.budget,
+        quote_currency_of(bot.product_id),
+        deals,
+        last_prices(market, deals),
+        compound_profits=compound,
+    )
     return BotStatsPublic.model_validate({"bot_id": bot.id, **asdict(stats)})
 
 
@@ -58,22 +68,28 @@ def read_stats(session: SessionDep, market: MarketDep) -> StatsPublic:
     A deleted bot's closed deals still count (their PnL and fees are in the account's
     balances), but the bot itself and its budget do not.
     """
-    everyone = bot_service.list_bots(session, include_deleted=True)
-    bots = [bot for bot in everyone if bot.deleted_at is None]
-    positions = records.positions_of(session)
-    prices = last_prices(market, positions)
-    totals = totals_by_quote(_counted_stats(bot, positions, prices) for bot in everyone)
-    live_per_quote = Counter(quote_currency_of(bot.product_id) for bot in bots)
+    fleet = deal_figures.fleet(session)
+    everyone, closed, still_open = fleet.bots, fleet.closed, fleet.open_deals
+    session.rollback()  # the reads are done: hold no snapshot while asking the market
+    prices = last_prices(market, (deal for deals in still_open.values() for deal in deals))
+    shares = (
+        bot_share(
+            quote_currency_of(bot.product_id),
+            Decimal(0) if bot.deleted else bot.budget,
+            closed.get(bot.id, {}).values(),
+            still_open.get(bot.id, []),
+            prices,
+        )
+        for bot in everyone
+    )
+    totals = sum_by_quote(shares)
+    live = [bot for bot in everyone if not bot.deleted]
+    live_per_quote = Counter(quote_currency_of(bot.product_id) for bot in live)
     return StatsPublic(
-        bots=len(bots),
-        active_bots=sum(1 for bot in bots if bot.is_active),
+        bots=len(live),
+        active_bots=sum(1 for bot in live if bot.is_active),
         totals={
             quote: QuoteTotalsPublic.model_validate(replace(total, bots=live_per_quote[quote]))
             for quote, total in totals.items()
         },
     )
-
-
-def _counted_stats(bot: Bot, positions: list[Position], prices: dict[str, Decimal]) -> BotStats:
-    stats = _stats(bot, positions, prices)
-    return stats if bot.deleted_at is None else replace(stats, budget=Decimal(0))

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from tradefleet.api.deps import SessionDep
+from tradefleet.api.schemas.common import read_cursor
 from tradefleet.api.schemas.positions import FillPublic, TradeQuery, TradesPublic
 from tradefleet.services import records
 
@@ -23,7 +24,8 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 @router.get("/trades")
 def read_trades(session: SessionDep, query: Annotated[TradeQuery, Query()]) -> TradesPublic:
-    """Fills with ``since <= time <= until``; ``count`` is the number of all matching."""
+    """Fills with ``since <= time <= until``, newest first (then newest row); ``count`` is
+    the number of all matching; page on with ``cursor`` = the answer's ``next_cursor``."""
     where = records.FillFilter(
         bot_id=query.bot_id,
         position_id=query.position_id,
@@ -31,5 +33,10 @@ def read_trades(session: SessionDep, query: Annotated[TradeQuery, Query()]) -> T
         since=_utc(query.since),
         until=_utc(query.until),
     )
-    page = records.list_fills(session, where, query.limit, query.offset)
-    return TradesPublic(data=[FillPublic.model_validate(f) for f in page.items], count=page.total)
+    after = read_cursor(records.FILL_ORDER, query.cursor)
+    page = records.list_fills(session, where, query.limit, offset=query.offset, cursor=after)
+    return TradesPublic(
+        data=[FillPublic.model_validate(f) for f in page.items],
+        count=page.total,
+        next_cursor=page.next_cursor,
+    )

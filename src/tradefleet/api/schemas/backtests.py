@@ -20,6 +20,7 @@ from tradefleet.api.schemas.bots import Budget, ProductId, StrategyType
 from tradefleet.api.schemas.common import (
     DATE_TIME_MESSAGE,
     UTC_RANGE_MESSAGE,
+    NextCursor,
     Rate,
     Timeframe,
     parse_date_time,
@@ -216,4 +217,5 @@ class BacktestDetail(BacktestPublic):
 
 class BacktestsPublic(BaseModel):
     data: list[BacktestPublic]
-    count: int
+    count: int = Field(description="every run, on every page")
+    next_cursor: NextCursor = None

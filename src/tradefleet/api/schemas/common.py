@@ -13,11 +13,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from tradefleet.api.errors import invalid
 from tradefleet.market.base import TIMEFRAMES
 from tradefleet.money import canonical
+from tradefleet.services.paging import CURSOR_PATTERN, Cursor, Keyset
 
 # Money leaves the API as a decimal string in plain form ("0.05", never "5E-2"), so clients
 # keep every digit; it may arrive as a string or a JSON number.
@@ -139,35 +141,40 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="row id")]
 RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 # Paging query parameters of every list route.
 Limit = Annotated[int, Query(ge=1, le=500, description="rows per page, at most 500")]
-Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="rows to skip")]
+OFFSET_DESCRIPTION = (
+    "deprecated: rows to skip; rows arriving meanwhile shift offset pages (rows repeat or "
+    "are missed), use cursor"
+)
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description=OFFSET_DESCRIPTION, deprecated=True)]
+CURSOR_DESCRIPTION = (
+    "next_cursor of the previous page: the page after its last row, in the same order; "
+    "stable while rows arrive (none repeats, none is missed)"
+)
+CursorText = Annotated[
+    str | None,
+    Query(pattern=CURSOR_PATTERN, max_length=40, description=CURSOR_DESCRIPTION),
+]
+
+
+def read_cursor(keyset: Keyset, text: str | None) -> Cursor | None:
+    """The cursor a list route was given, checked against its list (422 on ``cursor``)."""
+    if text is None:
+        return None
+    try:
+        return keyset.decode(text)
+    except ValueError as error:
+        raise invalid("query", "cursor", str(error)) from None
+
+
+NextCursor = Annotated[
+    str | None, Field(description="cursor of the next page (pass it as cursor); null on the last")
+]
 
 
 class ErrorMessage(BaseModel):
     """The body of every 401, 404, 409 and 503 answer."""
 
     detail: str
-
-
-class FieldError(BaseModel):
-    """One bad input: where it is and what is wrong (the input itself is never echoed)."""
-
-    model_config = ConfigDict(extra="forbid", title="ValidationError")
-
-    loc: list[str | int] = Field(
-        description='"body", "query" or "path", then the field\'s path: ["body", "budget"], '
-        '["query", "since"], ["body", "strategy_config", "rsi_period"]; just ["body"] when '
-        "the body itself is wrong (not JSON, or not sent as application/json)"
-    )
-    msg: str
-    type: str = Field(description='the kind of problem: "missing", "value_error", ...')
-
-
-class ValidationErrors(BaseModel):
-    """The body of every 422 answer: each bad field, all at once where they can be known."""
-
-    model_config = ConfigDict(extra="forbid", title="HTTPValidationError")
-
-    detail: list[FieldError]
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -7,7 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradefleet.api.schemas.common import DATE_TIME_DESCRIPTION, MAX_ROW_ID, IsoDateTime, Money
+from tradefleet.api.schemas.common import (
+    CURSOR_DESCRIPTION,
+    DATE_TIME_DESCRIPTION,
+    MAX_ROW_ID,
+    OFFSET_DESCRIPTION,
+    IsoDateTime,
+    Money,
+    NextCursor,
+)
+from tradefleet.services.paging import CURSOR_PATTERN
 
 PositionStatus = Literal["open", "closed"]
 TradeSide = Literal["buy", "sell"]
@@ -35,7 +44,8 @@ class FillPublic(BaseModel):
 
 class TradesPublic(BaseModel):
     data: list[FillPublic]
-    count: int
+    count: int = Field(description="fills matching the filters, on every page")
+    next_cursor: NextCursor = None
 
 
 class OrderPublic(BaseModel):
@@ -102,7 +112,8 @@ class PositionDetail(PositionPublic):
 
 class PositionsPublic(BaseModel):
     data: list[PositionPublic]
-    count: int
+    count: int = Field(description="deals matching the filters, on every page")
+    next_cursor: NextCursor = None
 
 
 class TradeQuery(BaseModel):
@@ -118,4 +129,13 @@ class TradeQuery(BaseModel):
         default=None, description=f"fills at or before this time: {DATE_TIME_DESCRIPTION}"
     )
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=MAX_ROW_ID)
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_ROW_ID,
+        description=OFFSET_DESCRIPTION,
+        json_schema_extra={"deprecated": True},  # not ``deprecated``: reading it would warn
+    )
+    cursor: str | None = Field(
+        default=None, pattern=CURSOR_PATTERN, max_length=40, description=CURSOR_DESCRIPTION
+    )

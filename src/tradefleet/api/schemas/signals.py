@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from tradefleet.api.schemas.common import Money
+from tradefleet.api.schemas.common import Money, NextCursor
 
 
 class SignalPublic(BaseModel):
@@ -25,4 +25,5 @@ class SignalPublic(BaseModel):
 
 class SignalsPublic(BaseModel):
     data: list[SignalPublic]
-    count: int
+    count: int = Field(description="signals of the list, on every page")
+    next_cursor: NextCursor = None
