@@ -170,6 +170,9 @@ UNSAYABLE: dict[tuple[str | int, ...], tuple[str, ...]] = {
     ("body", "budget"): ("value_error", "decimal_max_places", "decimal_max_digits"),
     # a backtest's end after its start
     ("body", "end"): ("value_error",),
+    # a cursor is one the server gave (opaque: the pattern says its form, not which numbers
+    # make one of this list's rows)
+    ("query", "cursor"): ("value_error",),
     # a JSON number's decimal places (at most 18; multipleOf is inexact on floats)
     ("body", "fees"): ("decimal_max_places", "decimal_max_digits"),
     ("body", "fee_taker"): ("decimal_max_places", "decimal_max_digits"),
