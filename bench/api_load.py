@@ -22,37 +22,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
-
+from loadkit.databases import fresh_database
 from loadkit.drive import create_trading_bots, database_problems, login, run_clients
 from loadkit.server import ServerProcess
 from tradefleet.db.session import make_engine, make_session_factory
-
-
-@contextmanager
-def fresh_postgres(server: str) -> Iterator[str]:
-    name = f"tf_load_{secrets.token_hex(4)}"
-    plain = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(plain).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(plain, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -88,9 +67,10 @@ async def load(args: argparse.Namespace, server: ServerProcess) -> int:
         trading=trading, seed=args.seed, beside=killer if args.kills else None,
     )  # fmt: skip
     code, shutdown = server.terminate()
-    everything = [s for values in tally.latencies.values() for s in values]
+    counted = {kind: v for kind, v in tally.latencies.items() if kind != "read back"}
+    everything = [s for values in counted.values() for s in values]
     answered = sum(n for status, n in tally.statuses.items() if status.isdigit())
-    total = sum(tally.statuses.values())
+    total = len(everything)  # without the reads that settle unanswered writes
     print(f"\n{total} requests from {args.clients} clients in {wall:.1f} s: "
           f"{answered / wall:.0f} answered/s")  # fmt: skip
     print(f"latency all: {spread(everything)}")
@@ -98,6 +78,10 @@ async def load(args: argparse.Namespace, server: ServerProcess) -> int:
         print(f"  {kind:<10} n={len(tally.latencies[kind]):<5} {spread(tally.latencies[kind])}")
     print("statuses:", ", ".join(f"{s}: {n}" for s, n in sorted(tally.statuses.items())))
     print(f"hangs (> 30 s): {tally.hangs}; 503 without Retry-After: {tally.bare_503}")
+    if tally.failed:
+        print(
+            "5xx and unanswered:", ", ".join(f"{k}: {n}" for k, n in sorted(tally.failed.items()))
+        )
     print(f"health: {len(health.latencies)} probes, {spread(health.latencies)}, "
           f"over 1 s: {health.slow}, unanswered: {health.failures}")  # fmt: skip
     print(f"engine: longest stall of the cycle count {health.longest_cycle_gap():.2f} s "
@@ -127,18 +111,13 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        if args.postgres:
-            with fresh_postgres(args.postgres) as url:
-                server = ServerProcess(workdir, url, args.speed)
-                try:
-                    return asyncio.run(load(args, server))
-                finally:
-                    server.ensure_stopped()
-        server = ServerProcess(workdir, f"sqlite:///{workdir}/tradefleet.db", args.speed)
-        try:
-            return asyncio.run(load(args, server))
-        finally:
-            server.ensure_stopped()
+        sqlite = f"sqlite:///{workdir}/tradefleet.db"
+        with fresh_database(args.postgres or sqlite) as url:
+            server = ServerProcess(workdir, url, args.speed)
+            try:
+                return asyncio.run(load(args, server))
+            finally:
+                server.ensure_stopped()
 
 
 if __name__ == "__main__":

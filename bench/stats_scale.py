@@ -16,25 +16,23 @@ from __future__ import annotations
 
 import argparse
 import random
-import secrets
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
-from psycopg import sql
 from pydantic import SecretStr
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from loadkit.databases import fresh_database
 from tradefleet.api.app import create_app
 from tradefleet.config import Settings
 from tradefleet.db.migrate import upgrade_database
@@ -91,25 +89,6 @@ class BenchEngine:
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "running": True}
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[str]:
-    """A fresh SQLite file, or a fresh database on the PostgreSQL server ``url`` names."""
-    if url is None or url.startswith("sqlite"):
-        yield url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-        return
-    server = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"tf_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 class Seeder:
@@ -372,5 +351,5 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", default=None)
     arguments = parser.parse_args()
-    with database(arguments.database_url) as database_url:
+    with fresh_database(arguments.database_url) as database_url:
         run(database_url, arguments)

@@ -4,10 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e .
+# pip runs only on the first start and after pyproject.toml changes (see ensure_venv.sh)
+source scripts/ensure_venv.sh .
 exec .venv/bin/tradefleet serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" "$@"

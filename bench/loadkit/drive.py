@@ -109,13 +109,17 @@ async def run_clients(
     e.g. a killer); returns the clients, the tally, the health log and the wall time."""
     tally, health, stop = Tally(), HealthLog(), asyncio.Event()
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients)
+    limits = httpx.Limits(  # idle connections dropped before the server's keep-alive ends
+        max_connections=clients + 4, max_keepalive_connections=clients, keepalive_expiry=5
+    )
     async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits) as http:
         crowd = [Client(http, f"load-{n}", seed * 1000 + n, trading, tally) for n in range(clients)]
         budget = iter(range(requests))
 
         async def work(client: Client) -> None:
             for _ in budget:
+                while client.doubtful or client.doubtful_creates:
+                    await client.settle()  # not counted: reads until the server is back
                 await client.step()
             while client.doubtful or client.doubtful_creates:
                 await client.settle()
@@ -145,9 +149,11 @@ def database_problems(
                 if row is None:
                     problems.append(f"bot {model.id} ({model.name}) is not in the database")
                     continue
+                history = "; ".join(client.history[model.id][-6:])
                 if model.deleted != (row.deleted_at is not None):
                     problems.append(
                         f"bot {model.id}: deleted is {row.deleted_at}, expected {model.deleted}"
+                        f" (history: {history})"
                     )
                     continue
                 if model.deleted:
@@ -155,7 +161,9 @@ def database_problems(
                 stored = (row.name, row.description, row.budget, row.is_active)
                 expected = (model.name, model.description, model.budget, model.is_active)
                 if stored != expected:
-                    problems.append(f"bot {model.id}: stored {stored}, expected {expected}")
+                    problems.append(
+                        f"bot {model.id}: stored {stored}, expected {expected} ({history})"
+                    )
         owned = {model.id for client in crowd for model in client.bots.values()}
         strays = [
             f"bot {row.id} ({row.name}) was stored though its create was refused"

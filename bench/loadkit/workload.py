@@ -54,6 +54,7 @@ class Tally:
     hangs: int = 0
     bare_503: int = 0  # 503 without Retry-After
     created_names: set[str] = field(default_factory=set)
+    failed: Counter[str] = field(default_factory=Counter)  # 5xx and no answer, by kind
 
     def seen(self, kind: str, status: str, seconds: float) -> None:
         self.statuses[status] += 1
@@ -74,6 +75,7 @@ class Client:
         self.doubtful: dict[int, tuple[BotModel, BotModel]] = {}
         self.doubtful_creates: list[str] = []
         self.names = 0
+        self.history: dict[int, list[str]] = defaultdict(list)  # per bot: what was sent, seen
 
     def _name(self) -> str:
         self.names += 1
@@ -87,18 +89,19 @@ class Client:
             self.tally.hangs += 1
             self.tally.seen(kind, "timeout", time.monotonic() - started)
             return None
-        except httpx.TransportError:
+        except httpx.TransportError as error:
             self.tally.seen(kind, "no answer", time.monotonic() - started)
+            self.tally.failed[f"{kind} {type(error).__name__}"] += 1
             return None
         self.tally.seen(kind, str(answer.status_code), time.monotonic() - started)
+        if answer.status_code >= 500:
+            self.tally.failed[f"{kind} {answer.status_code}"] += 1
         if answer.status_code == 503 and "retry-after" not in answer.headers:
             self.tally.bare_503 += 1
         return answer
 
     async def step(self) -> None:
-        if self.doubtful or self.doubtful_creates:
-            await self.settle()
-            return
+        """One request (after ``settle`` has resolved every write without an answer)."""
         live = [bot for bot in self.bots.values() if not bot.deleted]
         if self.rng.random() < 0.5:
             await self.read(self.rng.choice(READS))
@@ -124,7 +127,8 @@ class Client:
         }
         answer = await self._call("create", "POST", "/api/bots", json=body)
         if answer is None or answer.status_code >= 500:
-            self.doubtful_creates.append(name)
+            if name not in {bot.name for bot in live}:  # else it could only be refused
+                self.doubtful_creates.append(name)
         elif answer.status_code == 201:
             data = answer.json()
             bot = BotModel(data["id"], name, "", Decimal("0.05"), False)
@@ -166,6 +170,8 @@ class Client:
     async def _settle_write(
         self, before: BotModel, after: BotModel, answer: httpx.Response | None, what: str
     ) -> None:
+        seen = "no answer" if answer is None else str(answer.status_code)
+        self.history[before.id].append(f"{what}: {seen}")
         if answer is None or answer.status_code >= 500:
             self.bots[before.id] = before
             self.doubtful[before.id] = (before, after)
@@ -196,7 +202,7 @@ class Client:
     async def settle(self) -> None:
         """Read back what a write without an answer did: all of it or none of it."""
         for name in list(self.doubtful_creates):
-            answer = await self._call("bots", "GET", "/api/bots")
+            answer = await self._call("read back", "GET", "/api/bots")
             if answer is None or answer.status_code != 200:
                 await asyncio.sleep(0.2)
                 return
@@ -208,16 +214,17 @@ class Client:
                 self.tally.created_names.add(name)
             self.doubtful_creates.remove(name)
         for bot_id, (before, after) in list(self.doubtful.items()):
-            answer = await self._call("bot", "GET", f"/api/bots/{bot_id}")
+            answer = await self._call("read back", "GET", f"/api/bots/{bot_id}")
             if answer is None or answer.status_code >= 500:
                 await asyncio.sleep(0.2)
                 return
+            self.history[bot_id].append(f"read back: {answer.status_code}")
             body = answer.json() if answer.status_code == 200 else None
             if (body is None and answer.status_code == 404 and after.deleted) or (
-                body is not None and after.matches(body)
+                body is not None and not after.deleted and after.matches(body)
             ):
                 self.bots[bot_id] = after
-            elif body is not None and before.matches(body):
+            elif body is not None and before.matches(body):  # before: never deleted
                 self.bots[bot_id] = before
             else:
                 self.tally.problems.append(

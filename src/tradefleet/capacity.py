@@ -8,9 +8,11 @@ time answers 503 with ``Retry-After``; it never hangs.
   (``tradefleet.api.admission``); more wait on the event loop, in order, and answer 503
   after ``ADMISSION_SECONDS``. The loop keeps answering ``/api/health`` meanwhile.
 - ``API_POOL``: a connection for each request in flight, plus a few for the backtest
-  workers, so no request ever waits for a connection (a wait for a connection held by a
-  request that itself waits for a worker thread is how a server deadlocks). Its
-  ``timeout`` is only a safety net, answered with 503.
+  workers, so no request ever waits for a connection (a wait for a connection held by
+  a request that itself waits for a worker thread is how a server deadlocks). Its
+  ``timeout`` is only a safety net, answered with 503. On SQLite the API's writers have
+  a pool of the same size of their own, whose transactions take the write lock when
+  they begin (``BEGIN IMMEDIATE``).
 - ``API_THREADS`` worker threads run the API's database routes (FastAPI's plain ``def``
   routes). Fewer threads than requests in flight is on purpose: the work is Python,
   under one interpreter lock, and on 2 cores more threads only take turns more often.
@@ -22,8 +24,13 @@ time answers 503 with ``Retry-After``; it never hangs.
 - ``SQLITE_API_BUSY_SECONDS``: how long an API write waits for SQLite's write lock (an
   engine cycle holds it while it writes) before answering 503. The engine itself waits
   ``SQLITE_ENGINE_BUSY_SECONDS``: its cycle must not fail for a burst of API writes.
-- ``ENGINE_PAUSE_SECONDS``: how long a bot write waits for a running cycle to finish
-  (``tradefleet.api.pausing``); a thousand-bot cycle takes well under a second here.
+- ``LOCK_WAIT_SECONDS``: how long an API write waits for a bot row that an engine
+  cycle holds (PostgreSQL's ``lock_timeout``; on SQLite the wait is for the write lock,
+  ``SQLITE_API_BUSY_SECONDS``) before it answers 503; a thousand-bot cycle holds them
+  well under a second here.
+- ``KEEP_ALIVE_SECONDS``: an idle keep-alive connection is closed after this long. A
+  client must drop idle connections sooner (browsers retry an idempotent request the
+  server closed under them; other clients should keep their idle expiry below this).
 - ``SHUTDOWN_GRACE_SECONDS``: on SIGTERM or Ctrl-C, requests in flight get this long to
   finish before they are cancelled; then the engine stops (its cycle's transaction
   commits or rolls back first) and the process exits.
@@ -50,5 +57,6 @@ HEALTH_POOL = PoolSize(size=1, overflow=0, timeout=1.0)
 HEALTH_SECONDS = 1.0
 SQLITE_API_BUSY_SECONDS = 5.0
 SQLITE_ENGINE_BUSY_SECONDS = 30.0
-ENGINE_PAUSE_SECONDS = 10.0
+LOCK_WAIT_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 3
+KEEP_ALIVE_SECONDS = 20

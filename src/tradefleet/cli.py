@@ -56,9 +56,10 @@ def serve(
     import uvicorn
 
     from tradefleet.api.auth import ensure_admin_password
-    from tradefleet.capacity import SHUTDOWN_GRACE_SECONDS
+    from tradefleet.capacity import KEEP_ALIVE_SECONDS, SHUTDOWN_GRACE_SECONDS
     from tradefleet.config import Mode
     from tradefleet.platform import build_platform
+    from tradefleet.redact import redact_logs
 
     settings = _settings()
     if settings.mode is Mode.LIVE:
@@ -67,6 +68,7 @@ def serve(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    redact_logs()
 
     async def run() -> None:
         platform = await build_platform(settings)
@@ -90,10 +92,21 @@ def serve(
             port=port,
             log_level="info",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            **_proxy_options(settings),
         )
+        redact_logs()  # on uvicorn's handlers too, which the line above configured
         await uvicorn.Server(config).serve()
 
     asyncio.run(run())
+
+
+def _proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For (the client address the login throttle counts)
+    only from ``TRADEFLEET_TRUSTED_PROXIES``; by default from no one, not even 127.0.0.1
+    (uvicorn's own default), or any local process could pose as any client."""
+    trusted = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
 
 @app.command()
@@ -224,17 +237,19 @@ def _set_active(bot_id: int, active: bool) -> None:
 
 def _settings() -> Settings:
     from tradefleet.config import get_settings
+    from tradefleet.redact import redact_text  # pydantic repeats the value: a URL, maybe
 
     try:
         return get_settings()
     except Exception as error:  # pydantic's ValidationError names the bad variable
-        fail(f"invalid configuration: {error}")
+        fail(f"invalid configuration: {redact_text(str(error))}")
 
 
 def _session() -> Any:
     from tradefleet.platform import open_database
 
-    return open_database(_settings())()
+    _reads, writes = open_database(_settings())
+    return writes()  # the CLI's commands write beside a running server
 
 
 def _json_object(field: str, raw: str) -> dict[str, Any]:

@@ -6,13 +6,15 @@ a log line or an API answer.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Mode(StrEnum):
@@ -65,6 +67,29 @@ class Settings(BaseSettings):
     paper_balances: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_PAPER_BALANCES))
     simulated_seed: int = 42
     log_level: str = "INFO"
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="reverse proxies whose X-Forwarded-For/-Proto are believed: comma-"
+        "separated IPs or CIDR networks; none by default (the peer address is the client)",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        """``"10.0.0.1, 192.168.0.0/24"`` as the environment gives it, or a list."""
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return value
 
     @field_validator("paper_balances")
     @classmethod

@@ -24,12 +24,18 @@ from tradefleet.capacity import (
     ENGINE_POOL,
     HEALTH_POOL,
     HEALTH_SECONDS,
+    LOCK_WAIT_SECONDS,
     SQLITE_API_BUSY_SECONDS,
 )
 from tradefleet.config import MarketKind, Settings
 from tradefleet.db.migrate import upgrade_database
 from tradefleet.db.models import Setting
-from tradefleet.db.session import make_engine, make_session_factory, transaction
+from tradefleet.db.session import (
+    api_session_factories,
+    make_engine,
+    make_session_factory,
+    transaction,
+)
 from tradefleet.engine.runner import Engine
 from tradefleet.market import build_source
 from tradefleet.market.base import AcceleratedClock, Clock, MarketSource, WallClock
@@ -51,11 +57,11 @@ class Platform:
     app: FastAPI
 
 
-def open_database(settings: Settings) -> sessionmaker[Session]:
-    """Upgrade the schema to the newest revision and return the API's session factory."""
+def open_database(settings: Settings) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """Upgrade the schema to the newest revision; the API's sessions to read and write."""
     upgrade_database(settings.database_url)
-    return make_session_factory(
-        make_engine(settings.database_url, pool=API_POOL, busy_seconds=SQLITE_API_BUSY_SECONDS)
+    return api_session_factories(
+        settings.database_url, API_POOL, SQLITE_API_BUSY_SECONDS, LOCK_WAIT_SECONDS
     )
 
 
@@ -97,7 +103,7 @@ async def _market_start(settings: Settings, source: MarketSource, wall_now: floa
 
 
 async def build_platform(settings: Settings) -> Platform:
-    sessions = open_database(settings)
+    sessions, write_sessions = open_database(settings)
     source = build_source(settings)
     clock = await market_clock(settings, sessions, source)
     bind = getattr(source, "bind_clock", None)
@@ -114,7 +120,9 @@ async def build_platform(settings: Settings) -> Platform:
     health_sessions = make_session_factory(
         make_engine(settings.database_url, pool=HEALTH_POOL, busy_seconds=HEALTH_SECONDS)
     )
-    app = create_app(settings, sessions, engine, health_sessions=health_sessions)
+    app = create_app(
+        settings, sessions, engine, health_sessions=health_sessions, write_sessions=write_sessions
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

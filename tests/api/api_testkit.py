@@ -6,8 +6,6 @@ fixed market (ETH-BTC and BTC-USD, fixed candles and last prices).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -87,7 +85,6 @@ class RecordingEngine:
     market: FixedMarket = field(default_factory=FixedMarket)
     calls: list[tuple[str, int | None]] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)
-    exclusive_entries: int = 0  # bot changes made while the engine is held
     health_report: dict[str, Any] = field(default_factory=lambda: {"status": "ok", "bots": 0})
 
     def _record(self, method: str, target: int | None) -> None:
@@ -95,28 +92,8 @@ class RecordingEngine:
         if method in self.failing:
             raise RuntimeError(f"{method} failed")
 
-    @asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[None]:
-        self.exclusive_entries += 1
-        yield
-
-    async def pause(self, timeout: float) -> None:
-        self.exclusive_entries += 1
-
-    def resume(self) -> None:
-        pass
-
-    async def start_bot(self, bot_id: int) -> None:
-        self._record("start_bot", bot_id)
-
-    async def stop_bot(self, bot_id: int) -> None:
-        self._record("stop_bot", bot_id)
-
-    async def reload_bot(self, bot_id: int) -> None:
-        self._record("reload_bot", bot_id)
-
-    async def forget_bot(self, bot_id: int) -> None:
-        self._record("forget_bot", bot_id)
+    def bot_changed(self, bot_id: int) -> None:
+        self._record("bot_changed", bot_id)
 
     async def close_position(self, position_id: int) -> None:
         self._record("close_position", position_id)

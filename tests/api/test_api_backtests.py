@@ -189,6 +189,10 @@ NO_DATA = (
     "no local 1m candles for ETH-BTC ({dir}/ETH-BTC_1m.csv does not exist): run `tradefleet "
     "download-data --product ETH-BTC --timeframe 1m --from … --to …` first"
 )
+BAD_PRODUCT = (
+    "product id must look like 'ETH-BTC' (BASE-QUOTE: capital letters and digits, at most 12 "
+    "each), got 'eth_btc'"
+)
 REJECTED = [
     pytest.param({"strategy_type": "nope"},
                  [_error("strategy_type", f"unknown strategy 'nope'; known strategies: {KNOWN}")],
@@ -199,8 +203,7 @@ REJECTED = [
                  [_error("strategy_config.buy_amount", "exceeds the budget 1000")],
                  id="param-over-budget"),
     pytest.param({"product_id": "ETH-BTC"}, [_error("product_id", NO_DATA)], id="no-candles"),
-    pytest.param({"product_id": "eth_btc"},
-                 [_error("product_id", "product id must look like 'ETH-BTC', got 'eth_btc'")],
+    pytest.param({"product_id": "eth_btc"}, [_error("product_id", BAD_PRODUCT)],
                  id="bad-product"),
     pytest.param({"timeframe": "3m"},
                  [_error("timeframe", "must be one of: 1m, 5m, 15m, 30m, 1h, 2h, 6h, 1d")],

@@ -108,15 +108,61 @@ def test_update_changes_only_given_fields_and_reloads_the_bot(
     )
     assert answer.json()["created_at"] == created["created_at"]
     assert answer.json()["updated_at"] >= created["updated_at"]
-    assert engine.calls == [("reload_bot", created["id"])]
+    assert engine.calls == [("bot_changed", created["id"])]
     assert api.get(f"/api/bots/{created['id']}").json()["name"] == "renamed"
 
 
-def test_a_new_config_replaces_the_old_one_whole(api: TestClient) -> None:
-    created = api.post("/api/bots", json=bot_payload()).json()
-    answer = api.put(f"/api/bots/{created['id']}", json={"strategy_config": {"oversold": 25}})
-    assert answer.json()["strategy_config"] == {**RSI_DEFAULTS, "oversold": 25.0}
-    assert answer.json()["strategy_config"]["rsi_period"] == 14
+TUNED = {"rsi_period": 10, "take_profit_pct": 1.5, "safety_order_count": 2, "stop_loss_pct": 4}
+
+
+def test_a_partial_config_keeps_every_other_stored_parameter(api: TestClient) -> None:
+    created = api.post("/api/bots", json=bot_payload(strategy_config=TUNED)).json()
+    stored = {**RSI_DEFAULTS, "rsi_period": 10, "take_profit_pct": 1.5,
+              "safety_order_count": 2, "stop_loss_pct": 4.0}  # fmt: skip
+    assert created["strategy_config"] == stored
+    path = f"/api/bots/{created['id']}"
+    answer = api.put(path, json={"strategy_config": {"oversold": 25}})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["strategy_config"] == {**stored, "oversold": 25.0}
+    assert api.get(path).json()["strategy_config"] == {**stored, "oversold": 25.0}
+
+
+def test_a_null_parameter_goes_back_to_its_default(api: TestClient) -> None:
+    created = api.post("/api/bots", json=bot_payload(strategy_config=TUNED)).json()
+    path = f"/api/bots/{created['id']}"
+    answer = api.put(path, json={"strategy_config": {"take_profit_pct": None, "oversold": 20}})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["strategy_config"] == {
+        **RSI_DEFAULTS, "rsi_period": 10, "safety_order_count": 2, "stop_loss_pct": 4.0,
+        "oversold": 20.0, "take_profit_pct": 0.0,
+    }  # fmt: skip
+    assert (
+        api.put(path, json={"strategy_config": {}}).json()["strategy_config"]
+        == (answer.json()["strategy_config"])
+    )
+
+
+def test_a_merged_config_is_validated_whole_and_a_rejection_keeps_it(api: TestClient) -> None:
+    created = api.post("/api/bots", json=bot_payload(strategy_config=TUNED)).json()
+    path = f"/api/bots/{created['id']}"
+    answer = api.put(path, json={"strategy_config": {"oversold": 75}})  # stored overbought 70
+    assert (answer.status_code, answer.json()["detail"]) == (
+        422,
+        [{"loc": ["body", "strategy_config", "oversold"],
+          "msg": "must be less than overbought", "type": "value_error"}],
+    )  # fmt: skip
+    assert api.get(path).json()["strategy_config"] == created["strategy_config"]
+
+
+def test_a_new_strategy_takes_its_defaults_under_the_given_config(api: TestClient) -> None:
+    created = api.post("/api/bots", json=bot_payload(strategy_config=TUNED)).json()
+    answer = api.put(
+        f"/api/bots/{created['id']}",
+        json={"strategy_type": "ema_cross", "strategy_config": {"fast_period": 5}},
+    )
+    assert answer.status_code == 200, answer.text
+    defaults = StrategyRegistry.get("ema_cross").definition.defaults()
+    assert answer.json()["strategy_config"] == {**defaults, "fast_period": 5}
 
 
 def test_strategy_change_without_open_positions_starts_from_its_defaults(
@@ -153,7 +199,7 @@ def test_delete_hides_the_bot_keeps_its_history_and_tells_the_engine(
     answer = api.delete(f"/api/bots/{created['id']}")
     assert answer.status_code == 204
     assert answer.content == b""
-    assert engine.calls == [("forget_bot", created["id"])]
+    assert engine.calls == [("bot_changed", created["id"])]
     assert api.get(f"/api/bots/{created['id']}").json() == {
         "detail": f"bot {created['id']} not found"
     }
@@ -181,20 +227,7 @@ def test_start_and_stop_set_is_active_and_drive_the_engine(
         assert session.get(Bot, bot_id).is_active is True  # type: ignore[union-attr]
     stopped = api.post(f"/api/bots/{bot_id}/stop")
     assert stopped.json()["is_active"] is False
-    assert engine.calls == [("start_bot", bot_id), ("stop_bot", bot_id)]
-    with session_factory() as session:
-        assert session.get(Bot, bot_id).is_active is False  # type: ignore[union-attr]
-
-
-def test_a_start_the_engine_refuses_leaves_the_bot_stopped(
-    api: TestClient, session_factory: sessionmaker[Session], engine: RecordingEngine
-) -> None:
-    bot_id = api.post("/api/bots", json=bot_payload()).json()["id"]
-    engine.failing.add("start_bot")
-    answer = api.post(f"/api/bots/{bot_id}/start")
-    assert answer.status_code == 503
-    assert answer.json() == {"detail": f"could not start bot {bot_id}; see the server log"}
-    assert api.get(f"/api/bots/{bot_id}").json()["is_active"] is False
+    assert engine.calls == [("bot_changed", bot_id), ("bot_changed", bot_id)]
     with session_factory() as session:
         assert session.get(Bot, bot_id).is_active is False  # type: ignore[union-attr]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.api.schemas.common import PLAIN_DECIMAL_MESSAGE
 from tradefleet.db.models import Bot
+from tradefleet.market.base import ManualClock
+from tradefleet.market.exchange import ExchangeSource
+from tradefleet.market.service import MarketService
 
 KNOWN = "bollinger, ema_cross, grid, macd_dca, rsi, simple_dca"
 TIMEFRAMES = "1m, 5m, 15m, 30m, 1h, 2h, 6h, 1d"
@@ -82,7 +86,12 @@ INVALID_CREATES = [
     pytest.param(
         {
             "strategy_type": "grid",
-            "strategy_config": {"levels": 11, "quote_per_level": 0.1},
+            "strategy_config": {
+                "levels": 11,
+                "quote_per_level": 0.1,
+                "lower_price": 0.04,
+                "upper_price": 0.06,
+            },
             "budget": "0.5",
         },
         [
@@ -316,3 +325,22 @@ def test_market_outage_on_create_is_a_503_and_writes_nothing(
     assert body == {"detail": "could not look up product ETH-BTC; see the server log"}
     with session_factory() as session:
         assert session.query(Bot).count() == 0
+
+
+async def test_an_unreachable_exchange_is_a_503_saying_how_to_try_offline(
+    session_factory: sessionmaker[Session], engine: RecordingEngine, reject: Reject
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://user:PASS@127.0.0.1:{port}/"
+    source = ExchangeSource("coinbase", url, attempts=1, rate_limit=False)
+    engine.market = MarketService(source, ManualClock(1_750_000_000))  # type: ignore[assignment]
+    try:
+        body = reject("POST", "/api/bots", bot_payload(), 503)
+        assert body == {
+            "detail": "could not look up product ETH-BTC: the exchange's market data is "
+            "unreachable; to try tradefleet offline set TRADEFLEET_MARKET=simulated"
+        }
+    finally:
+        await source.close()

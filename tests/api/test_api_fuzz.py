@@ -180,11 +180,13 @@ UNSAYABLE: dict[tuple[str | int, ...], tuple[str, ...]] = {
     ("body", "slippage"): ("decimal_max_places", "decimal_max_digits"),
 }
 ANYWHERE = ("datetime_range",)  # a valid date-time with an offset that leaves years 1-9999
+# a lone surrogate in a text: a UTF-16 matter JSON Schema patterns cannot name
+LONE_SURROGATE = "lone surrogate"
 
 
 def _unsayable(error: dict[str, Any]) -> bool:
     loc = tuple(error["loc"])
-    if error["type"] in ANYWHERE:
+    if error["type"] in ANYWHERE or LONE_SURROGATE in error["msg"]:
         return True
     return any(loc[: len(prefix)] == prefix and error["type"] in kinds
                for prefix, kinds in UNSAYABLE.items())  # fmt: skip

@@ -13,6 +13,8 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.api.app import create_app
+from tradefleet.api.schemas.auth import LoginRequest
+from tradefleet.api.schemas.bots import BotCreate
 from tradefleet.api.schemas.common import PositiveAmount, Rate
 from tradefleet.market.base import TIMEFRAMES
 
@@ -170,3 +172,37 @@ def test_money_inputs_publish_exactly_the_rules_they_enforce(
         except ValidationError:
             served = False
         assert (served, validator.is_valid(value)) == (accepted, accepted), value
+
+
+VALID_BOT = {"name": "n", "strategy_type": "rsi", "product_id": "ETH-BTC", "timeframe": "5m",
+             "budget": "1"}  # fmt: skip
+TEXTS = [
+    ("BotCreate", "name", ["x", " x ", "\tx\n", "x" * 100, " " + "x" * 100 + "\u3000",
+                           "a b", "\xa0x\xa0", "\x85x\x85", "\ufeffx", "x\u2028", "😀"],
+     ["", "   ", "\u2028", "x" * 101, "a\tb", "a\x00b", "\x1cx", "a\x85b", "a\x7fb"]),
+    ("BotCreate", "description", ["", "a\tb\nc\r", "x" * 2000, "é😀"],
+     ["\x00", "a\x0bb", "\x9f", "x" * 2001]),
+    ("BotCreate", "strategy_type", ["rsi", "r s"], ["", "r\ts", "x" * 51]),
+    ("LoginRequest", "username", ["admin", "x" * 100, " a "], ["ad\tmin", "\x00", "x" * 101]),
+    ("LoginRequest", "password", ["p\tw", "é"], ["a\x00b", "x" * 1025]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "field", "accepted", "refused"), TEXTS)
+def test_text_inputs_publish_the_characters_they_take(
+    client: TestClient, model: str, field: str, accepted: list[str], refused: list[str]
+) -> None:
+    """No control characters (tabs and line breaks in a description), and a name's length
+    counted after its surrounding whitespace goes: each pattern says what the model does."""
+    published = _schema(client)["components"]["schemas"][model]["properties"][field]
+    validator = jsonschema_rs.validator_for(published)
+    schema_model = BotCreate if model == "BotCreate" else LoginRequest
+    base = VALID_BOT if model == "BotCreate" else {"username": "u", "password": "p"}
+    for value, ok in [*((v, True) for v in accepted), *((v, False) for v in refused)]:
+        try:
+            schema_model.model_validate({**base, field: value})
+            served = True
+        except ValidationError as error:
+            assert [e["loc"] for e in error.errors()] == [(field,)], value
+            served = False
+        assert (served, validator.is_valid(value)) == (ok, ok), repr(value)

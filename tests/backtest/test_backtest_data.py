@@ -65,6 +65,15 @@ def test_unsorted_duplicate_and_inconsistent_rows_name_their_line(tmp_path: Path
     assert _error(text) == f"{text}:3: open 'abc' is not a number"
 
 
+def test_a_long_bad_field_is_repeated_only_in_part(tmp_path: Path) -> None:
+    """A backtest run's error is shown by the API: it repeats 40 characters of a field."""
+    long = write_csv(tmp_path / "x.csv", [f"{'9' * 30}{'s' * 70},1,1,1,1,1"])
+    expected = "'" + "9" * 30 + "s" * 10 + "…'"
+    assert _error(long) == f"{long}:2: timestamp {expected} is not whole unix seconds"
+    price = write_csv(tmp_path / "p.csv", [f"{HOUR},{'x' * 41},1,1,1,1"])
+    assert _error(price) == f"{price}:2: open '{'x' * 40}…' is not a number"
+
+
 def test_zero_volume_loads_but_negative_volume_and_zero_prices_are_named(tmp_path: Path) -> None:
     quiet = write_csv(tmp_path / "q.csv", [f"{HOUR},100,100,100,100,0"])
     assert load_candles(quiet).volume.tolist() == [0.0]

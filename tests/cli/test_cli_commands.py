@@ -90,6 +90,25 @@ def test_bots_create_start_stop_and_list(database: str) -> None:
         (["--strategy", "nope"], "unknown strategy"),
         (["--product", "ETH-XYZ"], "product_id"),
         (["--timeframe", "7m"], "timeframe"),
+        (["--name", "a\x1bb"], "name: must not contain a control character (U+001B at position 1)"),
+        (
+            ["--strategy", "grid", "--product", "BTC-USD", "--budget", "100"],
+            "strategy_config.lower_price: a grid bot needs its price range",
+        ),
+        (
+            [
+                "--strategy",
+                "grid",
+                "--product",
+                "BTC-USD",
+                "--budget",
+                "100",
+                "--config",
+                '{"lower_price": 60000, "upper_price": 70000}',
+            ],
+            "strategy_config.quote_per_level: 0.001 USD per level is below BTC-USD's minimum "
+            "order of 1 USD",
+        ),
     ],
 )
 def test_bad_input_exits_2_and_stores_nothing(
@@ -123,3 +142,16 @@ def test_serve_refuses_live_mode_until_it_exists(monkeypatch: pytest.MonkeyPatch
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "live trading is not available yet" in result.stderr
+
+
+def test_a_bad_setting_is_named_without_its_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADEFLEET_MARKET", "http://user:PASS@host/")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["bots", "list"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "invalid configuration" in result.stderr
+    assert "input_value='http://***@host/'" in result.stderr
+    assert "PASS" not in result.output

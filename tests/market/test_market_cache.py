@@ -164,6 +164,7 @@ async def test_outage_backoff_doubles_and_is_capped(
     assert cache.health() == {
         "source": "recording",
         "ok": True,
+        "message": None,
         "last_error": "HTTP 503",
         "since": clock.now(),
         "next_retry": None,

@@ -133,7 +133,7 @@ def test_walk_forward_prints_every_fold_and_the_chained_result(candle_file: Path
         (["--study", "s"], "--study needs --storage URL"),
         (
             ["--storage", "postgresql://u:secret@127.0.0.1:1/x", "--study", "s", "--jobs", "1"],
-            "--storage postgresql://u:***@127.0.0.1:1/x: cannot open",
+            "--storage postgresql://***@127.0.0.1:1/x: cannot open",
         ),
         (["--data", "missing.csv"], "missing.csv: no such file"),
     ],

@@ -58,7 +58,7 @@ def test_storage_errors_are_one_line_without_the_password() -> None:
     with pytest.raises(StudyError) as refused:
         open_storage("postgresql://trader:hunter2@127.0.0.1:1/nowhere")
     message = str(refused.value)
-    assert message.startswith("--storage postgresql://trader:***@127.0.0.1:1/nowhere: cannot open")
+    assert message.startswith("--storage postgresql://***@127.0.0.1:1/nowhere: cannot open")
     assert "hunter2" not in message and "\n" not in message
     with pytest.raises(StudyError, match="--storage nosuch://x: cannot open"):
         open_storage("nosuch://x")

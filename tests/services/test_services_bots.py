@@ -143,10 +143,13 @@ def test_update_keeps_unchanged_fields_and_checks_the_product_only_when_it_chang
     assert get_bot(db_session, bot.id).product_id == "SOL-BTC"
 
 
+GRID_CONFIG = {"levels": 5, "quote_per_level": 0.05, "lower_price": 0.04, "upper_price": 0.06}
+
+
 def test_a_budget_cut_that_breaks_the_config_is_rejected(db_session: Session) -> None:
     grid = create_bot(
         db_session,
-        _input(strategy_type="grid", strategy_config={"levels": 5, "quote_per_level": 0.05}),
+        _input(strategy_type="grid", strategy_config=GRID_CONFIG),
         ETH_BTC,
     )
     with pytest.raises(InvalidInputError) as caught:

@@ -12,6 +12,7 @@ from tradefleet.api.admission import AdmissionLimit
 from tradefleet.api.auth import SigningKey
 from tradefleet.api.deps import ApiContext, get_current_user
 from tradefleet.api.errors import install_error_handlers
+from tradefleet.api.limits import BodySizeLimit
 from tradefleet.api.routers import (
     auth,
     backtests,
@@ -48,9 +49,11 @@ def create_app(
     static_dir: Path | None = None,
     *,
     health_sessions: sessionmaker[Session] | None = None,
+    write_sessions: sessionmaker[Session] | None = None,
 ) -> FastAPI:
-    """The app on ``session_factory``; ``health_sessions`` (default: the same) is the
-    connection ``/api/health`` checks the database on, kept apart so it always answers."""
+    """The app on ``session_factory``. ``write_sessions`` (default: the same) are the
+    writers' (``db.session.api_session_factories``); ``health_sessions`` (default: the
+    same) the connection ``/api/health`` checks, kept apart so it always answers."""
     app = FastAPI(
         title="tradefleet",
         summary="Run many crypto trading bots: paper, live and backtests on one decision code.",
@@ -63,6 +66,7 @@ def create_app(
     app.state.context = ApiContext(
         settings=settings,
         session_factory=session_factory,
+        write_sessions=write_sessions or session_factory,
         health_sessions=health_sessions or session_factory,
         engine=engine,
         signing_key=SigningKey(session_factory, settings),
@@ -71,6 +75,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(AdmissionLimit, limit=API_IN_FLIGHT, wait_seconds=ADMISSION_SECONDS)
+    app.add_middleware(BodySizeLimit)  # outermost: an oversized body never waits for a slot
     api = APIRouter(prefix="/api")
     api.include_router(health.router)
     api.include_router(auth.router)

@@ -165,6 +165,14 @@ class SigningKey:
                 self._secret = load_jwt_secret(self._session_factory, self._settings)
             return self._secret
 
+    def cached(self) -> tuple[str, str] | None:
+        """``(key, password_id)`` when both are loaded already: then checking a token
+        needs no database and can run on the event loop."""
+        with self._lock:
+            if self._secret is None or not self._password_id:
+                return None
+            return self._secret, self._password_id
+
     def password_id(self) -> str:
         """``password_id`` of the password this server runs with (it changes only with a
         restart: a new ``TRADEFLEET_ADMIN_PASSWORD``, or a hash generated on first start)."""

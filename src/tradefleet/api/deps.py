@@ -9,10 +9,12 @@ unknown id into a 404 (``BotDep``, ``PositionDep``, ``BacktestDep``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +24,7 @@ from tradefleet.api.schemas.common import RowId
 from tradefleet.api.throttle import LoginThrottle
 from tradefleet.backtest import runs as backtest_runs
 from tradefleet.backtest.jobs import BacktestJobs
+from tradefleet.capacity import API_IN_FLIGHT
 from tradefleet.config import Settings
 from tradefleet.db.models import Backtest, Bot, Position
 from tradefleet.engine.protocols import EngineControl, MarketView
@@ -35,6 +38,7 @@ class ApiContext:
 
     settings: Settings
     session_factory: sessionmaker[Session]
+    write_sessions: sessionmaker[Session]
     health_sessions: sessionmaker[Session]
     engine: EngineControl
     signing_key: SigningKey
@@ -51,9 +55,30 @@ async def get_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_session(context: ContextDep) -> Iterator[Session]:
+# Sessions are closed (their connection goes back to the pool, rolling back what was not
+# committed) in a thread of their own limiter, as FastAPI closes a plain generator's: a
+# request never waits for a worker thread while it holds a connection.
+_CLOSERS = CapacityLimiter(API_IN_FLIGHT)
+
+
+async def _session_of(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
+    session = factory()  # no I/O until first used, in the route's worker thread
+    try:
+        yield session
+    finally:
+        await to_thread.run_sync(session.close, limiter=_CLOSERS)
+
+
+async def get_session(context: ContextDep) -> AsyncIterator[Session]:
     """One session per request; whatever a handler did not commit is rolled back."""
-    with context.session_factory() as session:
+    async for session in _session_of(context.session_factory):
+        yield session
+
+
+async def get_write_session(context: ContextDep) -> AsyncIterator[Session]:
+    """A session for a route that writes (on SQLite it holds the write lock from its first
+    statement; see ``db.session.api_session_factories``)."""
+    async for session in _session_of(context.write_sessions):
         yield session
 
 
@@ -74,6 +99,7 @@ async def get_backtest_jobs(context: ContextDep) -> BacktestJobs:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[EngineControl, Depends(get_engine)]
 MarketDep = Annotated[MarketView, Depends(get_market)]
@@ -83,16 +109,23 @@ bearer_scheme = HTTPBearer(auto_error=False, description="token from POST /api/a
 cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False, description="web UI cookie")
 
 
-def get_current_user(
+async def get_current_user(
     context: ContextDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> str:
-    """The logged-in user from the ``Authorization: Bearer`` header or the cookie, else 401."""
+    """The logged-in user from the ``Authorization: Bearer`` header or the cookie, else 401.
+
+    On the event loop: the key is in memory once loaded (the server loads it at start), so
+    every request is spared a trip to a worker thread; the first load runs in one."""
     tokens = [token for token in (bearer.credentials if bearer else None, cookie) if token]
+    key = context.signing_key
+    loaded = key.cached()
+    if tokens and loaded is None:
+        loaded = await asyncio.to_thread(lambda: (key.get(), key.password_id()))
     for token in tokens:
-        key = context.signing_key
-        user = token_subject(key.get(), token, key.password_id())
+        assert loaded is not None
+        user = token_subject(loaded[0], token, loaded[1])
         if user is not None:
             return user
     raise HTTPException(

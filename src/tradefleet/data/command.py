@@ -36,7 +36,7 @@ from tradefleet.data.store import (
     CandleStoreError,
     open_sink,
     read_existing,
-    store_file_name,
+    store_path,
 )
 from tradefleet.domain import CandleArrays
 from tradefleet.market.base import MarketError, MarketUnavailable, UnknownProductError
@@ -109,7 +109,7 @@ def _target(
     if output is not None and data_dir is not None:
         _fail("give --output or --data-dir, not both")
     if output is None:
-        output = (data_dir or settings.candle_dir) / store_file_name(product, timeframe)
+        output = store_path(data_dir or settings.candle_dir, product, timeframe)
     if output.suffix.lower() not in CANDLE_SUFFIXES:
         _fail(f"--output {output}: use a .csv or .parquet file name")
     if output.is_dir():
@@ -256,12 +256,13 @@ def download_data_command(  # noqa: PLR0917 - typer options are parameters
 ) -> None:
     """Download exchange candles into a CSV/Parquet file; a rerun resumes after its last candle."""
     from tradefleet.config import get_settings  # noqa: PLC0415
+    from tradefleet.redact import redact_text  # noqa: PLC0415 - the value may be a URL
 
     request, capped = _request(product, timeframe, start, end)
     try:
         settings = get_settings()
     except Exception as error:  # pydantic's ValidationError names the bad variable
-        _fail(f"invalid configuration: {error}")
+        _fail(f"invalid configuration: {redact_text(str(error))}")
     path = _target(settings, product, timeframe, output, data_dir)
     existing, sink = _existing(path, timeframe)
     if missing_spans(request, existing) == (None, None):

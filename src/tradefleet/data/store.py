@@ -22,7 +22,9 @@ import numpy as np
 
 from tradefleet.backtest.data import BacktestDataError, check_spacing, load_candles
 from tradefleet.domain import Candle, CandleArrays
+from tradefleet.market.base import timeframe_seconds
 from tradefleet.market.csvfile import HEADER
+from tradefleet.market.products import split_product_id
 
 CANDLE_SUFFIXES = (".csv", ".parquet")
 PARQUET_CHECKPOINT = 50_000  # candles held in memory before a Parquet file is rewritten
@@ -34,13 +36,26 @@ class CandleStoreError(ValueError):
 
 
 def store_file_name(product_id: str, timeframe: str, suffix: str = ".csv") -> str:
+    """``ETH-BTC_5m.csv``; ValueError unless the product id and timeframe are well-formed,
+    so the name is a plain file name and never a path out of the store."""
+    split_product_id(product_id)
+    timeframe_seconds(timeframe)
     return f"{product_id}_{timeframe}{suffix}"
+
+
+def store_path(directory: Path, product_id: str, timeframe: str, suffix: str = ".csv") -> Path:
+    """The file's place in the store; ValueError for a name that would leave ``directory``
+    (the name's own rules forbid that; this check keeps it so whatever changes them)."""
+    path = directory / store_file_name(product_id, timeframe, suffix)
+    if os.path.dirname(os.path.normpath(path)) != os.path.normpath(directory):
+        raise ValueError(f"{product_id!r}: not a file name inside the candle store")
+    return path
 
 
 def find_candle_file(directory: Path, product_id: str, timeframe: str) -> Path | None:
     """The store's file for a product and timeframe (CSV before Parquet), None if absent."""
     for suffix in CANDLE_SUFFIXES:
-        path = directory / store_file_name(product_id, timeframe, suffix)
+        path = store_path(directory, product_id, timeframe, suffix)
         if path.is_file():
             return path
     return None

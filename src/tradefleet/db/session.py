@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.capacity import SQLITE_ENGINE_BUSY_SECONDS, PoolSize
+from tradefleet.db.sqlite_writers import serialize_writers
 
 
 def normalise_url(url: str) -> str:
@@ -27,14 +28,17 @@ def make_engine(
     immediate: bool = False,
     pool: PoolSize | None = None,
     busy_seconds: float = SQLITE_ENGINE_BUSY_SECONDS,
+    lock_wait_seconds: float | None = None,
 ) -> Engine:
     """An engine for ``url`` with the connection pool ``pool`` (SQLAlchemy's default
     when None; the server passes the sizes chosen in ``tradefleet.capacity``).
 
     On SQLite, SQLAlchemy (not the driver) begins transactions, so SAVEPOINTs work; with
     ``immediate`` a transaction takes the write lock at its start (``BEGIN IMMEDIATE``),
-    which the trading engine uses so its read-then-write cycle never fails half-way on
-    a lock another writer took in between (others wait up to ``busy_seconds``).
+    which the trading engine and the API's writers use so a read-then-write never fails
+    half-way on a lock another writer took in between; they take turns in this process
+    first (``db.sqlite_writers``) and wait up to ``busy_seconds``. On
+    PostgreSQL ``lock_wait_seconds`` bounds how long a statement waits for a row lock.
     """
     url = normalise_url(url)
     parsed = make_url(url)
@@ -49,10 +53,17 @@ def make_engine(
         engine = create_engine(url, **kwargs)
         busy_ms = round(busy_seconds * 1000)
         event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, busy_ms))
-        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        if immediate:
+            serialize_writers(
+                engine, str(Path(database).resolve()) if database else "", busy_seconds
+            )
+        else:
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
     kwargs["pool_pre_ping"] = True
+    if lock_wait_seconds is not None:
+        lock_timeout = f"-c lock_timeout={round(lock_wait_seconds * 1000):d}"
+        kwargs["connect_args"] = {"options": lock_timeout}
     return create_engine(url, **kwargs)
 
 
@@ -64,6 +75,23 @@ def _sqlite_pragmas(dbapi_connection: Any, busy_ms: int) -> None:
     cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     cursor.close()
     dbapi_connection.isolation_level = None  # the "begin" listener starts transactions
+
+
+def api_session_factories(
+    url: str, pool: PoolSize, busy_seconds: float, lock_wait_seconds: float
+) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """The API's sessions for reads and for writes. On SQLite a writer's transaction takes
+    the write lock when it begins (``BEGIN IMMEDIATE``): one that read first and then wrote
+    would fail outright if the engine committed in between. On PostgreSQL they are one."""
+    reads = make_session_factory(
+        make_engine(url, pool=pool, busy_seconds=busy_seconds, lock_wait_seconds=lock_wait_seconds)
+    )
+    if make_url(normalise_url(url)).get_backend_name() != "sqlite":
+        return reads, reads
+    writes = make_session_factory(
+        make_engine(url, immediate=True, pool=pool, busy_seconds=busy_seconds)
+    )
+    return reads, writes
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

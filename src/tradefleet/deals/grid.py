@@ -33,6 +33,7 @@ from tradefleet.domain import (
     OrderIntent,
     OrderPurpose,
     OrderType,
+    PlaceOrder,
     ProductSpec,
     Side,
 )
@@ -99,14 +100,31 @@ def grid_on_candle(
     return step.intents
 
 
+def level_buy(settings: GridSettings, product: ProductSpec, price: Decimal) -> PlaceOrder:
+    """The limit buy of one level: ``quote_per_level`` worth of base, rounded down."""
+    base = round_down(settings.quote_per_level / price, product.base_increment)
+    return draft(Side.BUY, OrderType.LIMIT, OrderPurpose.GRID_BUY, base=base, price=price)
+
+
+def refused_buy(settings: GridSettings, product: ProductSpec) -> tuple[Decimal, str] | None:
+    """The first level (from the top) whose buy the product refuses, and why; None when
+    every level can buy. Such a level is skipped silently while the grid runs, so a bot
+    is checked with this before it is stored. ValueError from ``grid_levels``."""
+    levels = grid_levels(settings, product)
+    for price in reversed(levels[:-1]):
+        reason = validate_order(level_buy(settings, product, price), product)
+        if reason is not None:
+            return price, reason
+    return None
+
+
 def _arm(settings: GridSettings, step: Step, grid: GridState, level: int, time: int) -> None:
     """A new deal with a limit buy at ``level``, if valid and within the budget."""
     price = grid.levels[level]
-    base = round_down(settings.quote_per_level / price, step.product.base_increment)
-    buy = draft(Side.BUY, OrderType.LIMIT, OrderPurpose.GRID_BUY, base=base, price=price)
-    if validate_order(buy, step.product) is not None:
+    buy = level_buy(settings, step.product, price)
+    if buy.base_amount is None or validate_order(buy, step.product) is not None:
         return
-    cost = limit_buy_cost(price, base, step.fees)
+    cost = limit_buy_cost(price, buy.base_amount, step.fees)
     if not fits_spendable(step, settings.budget, False, cost):
         return
     grid.cycles[level] += 1

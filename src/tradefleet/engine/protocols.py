@@ -5,7 +5,6 @@ The real implementation is ``tradefleet.engine.runner.Engine``; ``create_app`` r
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -24,15 +23,6 @@ class MarketView(Protocol):
     async def last_price(self, product_id: str) -> Decimal: ...
 
 
-class EngineBusy(Exception):  # noqa: N818 - a state, answered with 503 + Retry-After
-    """The engine could not be held in time: a cycle (or other writes) took too long."""
-
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        self.message = message
-        self.retry_after = retry_after
-        super().__init__(message)
-
-
 class EngineControl(Protocol):
     """Bot lifecycle: every call takes effect at once, without a restart.
 
@@ -43,26 +33,9 @@ class EngineControl(Protocol):
     @property
     def market(self) -> MarketView: ...
 
-    def exclusive(self) -> AbstractAsyncContextManager[None]:
-        """Hold the engine between cycles while the caller (on the loop) changes bots."""
-
-    async def pause(self, timeout: float) -> None:
-        """Hold the engine between cycles for a caller in another thread, who must call
-        ``resume`` afterwards; raises ``EngineBusy`` when not held within ``timeout``."""
-
-    def resume(self) -> None:
-        """Release what ``pause`` took (called on the loop)."""
-
-    async def start_bot(self, bot_id: int) -> None: ...
-
-    async def stop_bot(self, bot_id: int) -> None:
-        """Deactivate; open deals stay open and their resting orders keep working."""
-
-    async def reload_bot(self, bot_id: int) -> None:
-        """Re-read an edited bot's config from the database."""
-
-    async def forget_bot(self, bot_id: int) -> None:
-        """Drop all in-memory state of a deleted bot."""
+    def bot_changed(self, bot_id: int) -> None:
+        """A bot row was written (created, edited, started, stopped, deleted): pick it up
+        now. Called on the loop; it only wakes the engine, whose next cycle reloads it."""
 
     async def close_position(self, position_id: int) -> None:
         """Cancel the deal's resting orders and sell what it holds at market."""

@@ -11,7 +11,6 @@ from snapshots of the runtimes, so a change in that thread never breaks its iter
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.db.models import Bot, Position
@@ -45,24 +44,24 @@ class Catalog:
     unavailable: str | None = None
 
 
-# Everything about a bot that changes how it runs, read as plain columns: a cycle reads
-# these for every loaded bot, and building ORM objects for them all cost more than the
-# rest of a sync.
+# Everything about a bot that changes how it runs, read as plain columns, the config and
+# the budget as the text the database holds: a cycle reads these for every loaded bot,
+# and building ORM objects (or parsing every config) cost more than the rest of a sync.
 MARKER_COLUMNS = (
     Bot.id,
     Bot.name,
     Bot.strategy_type,
-    Bot.strategy_config,
+    cast(Bot.strategy_config, Text),
     Bot.product_id,
     Bot.timeframe,
-    Bot.budget,
+    cast(Bot.budget, Text),
     Bot.is_active,
 )
 
 
 def content_marker(row: Sequence[Any]) -> str:
     """A bot's ``MARKER_COLUMNS`` (after the id) as one comparable string."""
-    return json.dumps(list(row[1:]), sort_keys=True, default=str)
+    return "\x1f".join(str(value) for value in row[1:])
 
 
 class RuntimeRegistry:
@@ -136,6 +135,24 @@ class RuntimeRegistry:
             loaded = set(self._runtimes) if only is None else {only} & set(self._runtimes)
             for bot_id in loaded - seen:
                 self.drop(bot_id)
+
+    def changed_since_load(self, session: Session, bot_ids: list[int]) -> set[int]:
+        """Of ``bot_ids``, those whose row changed since they were loaded, or that were
+        deleted. Called first in a cycle's transaction: the rows stay locked until it ends
+        (``FOR UPDATE``; on SQLite the cycle's ``BEGIN IMMEDIATE`` holds the database), so
+        an edit either lands before this check, and the bot sits the cycle out to be
+        reloaded, or waits for the cycle's commit: a bot stopped by the API never opens a
+        deal after the API said it stopped."""
+        if not bot_ids:
+            return set()
+        rows = session.execute(
+            select(*MARKER_COLUMNS)
+            .where(Bot.id.in_(bot_ids), Bot.deleted_at.is_(None))
+            .order_by(Bot.id)
+            .with_for_update()
+        )
+        current = {int(row[0]): content_marker(row) for row in rows}
+        return {bot_id for bot_id in bot_ids if current.get(bot_id) != self._markers.get(bot_id)}
 
     async def refresh(
         self, sessions: sessionmaker[Session], bot_id: int, catalog: Catalog | None = None

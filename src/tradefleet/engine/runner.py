@@ -8,9 +8,10 @@ delete, manual close) take effect at once; changes made directly in the database
 CLI) are picked up at the next cycle.
 
 The event loop never waits on the database: every read and write runs in a worker
-thread (``in_thread``) while the loop keeps serving the API. Market data is fetched
-before the engine is held, so a slow exchange never holds the API's writes back; only
-the database part of a cycle runs under the lock that API writes take (``pause``).
+thread (``in_thread``) while the loop keeps serving the API. The API writes bots in its
+own transactions, without waiting for the engine: a cycle locks the rows of the bots it
+steps and skips any edited since it loaded them (``RuntimeRegistry.changed_since_load``),
+so an edit lands either before the cycle, which then reloads the bot at once, or after it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from tradefleet.deals.protocol import manager_for
 from tradefleet.domain import Candle, FeeSchedule
 from tradefleet.engine.cycle import CycleWriter, advance_bot
 from tradefleet.engine.events import StepEvents
-from tradefleet.engine.protocols import EngineBusy
 from tradefleet.engine.registry import RuntimeRegistry
 from tradefleet.engine.stepper import StepContext, apply_intents
 from tradefleet.engine.store import persist_step
@@ -59,6 +59,7 @@ class CycleReport:
     bots_stepped: int = 0  # bots that processed at least one candle without failing
     candles_stepped: int = 0
     errors: int = 0  # bots whose step failed (or that had no market data)
+    changed: int = 0  # bots edited since the sync: they sit out, the next cycle runs now
     unavailable: list[str] = field(default_factory=list)
 
 
@@ -116,21 +117,6 @@ class Engine:
         async with self._lock:
             yield
 
-    async def pause(self, timeout: float) -> None:
-        """``exclusive`` for a caller in a worker thread (through ``anyio.from_thread``):
-        it writes while held and calls ``resume``. Waiting is bounded: a cycle that holds
-        the engine longer than ``timeout`` makes the caller answer 503, never hang."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._lock.acquire()
-        except TimeoutError:
-            raise EngineBusy(
-                f"the engine stayed busy for {timeout:g} s (a cycle is running); try again"
-            ) from None
-
-    def resume(self) -> None:
-        self._lock.release()
-
     async def start(self) -> None:
         """Load, then run the loop in the background."""
         await self.load()
@@ -145,10 +131,14 @@ class Engine:
 
     async def _loop(self) -> None:
         while True:
+            self._wake.clear()  # a change told during the cycle wakes the next one
             try:
-                await self.run_cycle()
+                report = await self.run_cycle()
             except Exception:  # the loop must survive anything a cycle does
                 log.exception("engine cycle failed")
+            else:
+                if report.changed and not report.unavailable:
+                    continue  # reload the edited bots and step them now
             await self._sleep_until_next_close()
 
     async def _sleep_until_next_close(self) -> None:
@@ -160,7 +150,6 @@ class Engine:
             wake_at = min(wake_at, now + delay)
         else:
             self._retry_index = 0
-        self._wake.clear()
         sleeper = asyncio.create_task(self._clock.sleep_until(wake_at))
         waker = asyncio.create_task(self._wake.wait())
         await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
@@ -232,9 +221,14 @@ class Engine:
     ) -> set[str]:
         writer = CycleWriter()
         with transaction(self._sessions) as session:
+            ids = sorted(runtime.bot_id for group in due.values() for runtime in group)
+            changed = self.registry.changed_since_load(session, ids)
+            report.changed = len(changed)
             for key in sorted(due):
                 data = candles.get(key)
                 for runtime in due[key]:
+                    if runtime.bot_id in changed:
+                        continue
                     ctx = StepContext(self.account, self.fees, manager_for(runtime.settings))
                     stepped, current = advance_bot(session, runtime, data, ctx, writer)
                     if current is not runtime:
@@ -254,18 +248,14 @@ class Engine:
             await self.registry.refresh(self._sessions, bot_id, catalog)
         self._wake.set()
 
-    async def start_bot(self, bot_id: int) -> None:
-        await self._refresh(bot_id)
-
-    async def stop_bot(self, bot_id: int) -> None:
-        await self._refresh(bot_id)
+    def bot_changed(self, _bot_id: int) -> None:
+        """A bot was created, edited, started, stopped or deleted in the database: run a
+        cycle now, whose sync reloads it (call on the loop; the API's threads use
+        ``anyio.from_thread.run_sync``). Nothing waits: the cycle's locks keep the order."""
+        self._wake.set()
 
     async def reload_bot(self, bot_id: int) -> None:
         await self._refresh(bot_id)
-
-    async def forget_bot(self, bot_id: int) -> None:
-        async with self._lock:
-            self.registry.drop(bot_id)
 
     async def reload_settings(self) -> None:
 

@@ -47,7 +47,18 @@ class UnknownProductError(MarketError):
 
 
 class MarketUnavailable(Exception):  # noqa: N818 - the name other packages catch
-    """The source cannot be reached right now (network down, 5xx, 429): try again later."""
+    """The source cannot be reached right now (network down, 5xx, 429): try again later.
+
+    ``hint`` (set by ``SourceHealth``) is what a user can do about it, when the source
+    knows (the exchange's: ``OFFLINE_HINT``)."""
+
+    hint: str | None = None
+
+
+OFFLINE_HINT = (
+    "the exchange's market data is unreachable; to try tradefleet offline set "
+    "TRADEFLEET_MARKET=simulated"
+)
 
 
 def timeframe_seconds(timeframe: str) -> int:

@@ -23,6 +23,7 @@ from tradefleet.market.base import (
     last_closed_open_time,
     timeframe_seconds,
 )
+from tradefleet.redact import redact_text
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -37,6 +38,7 @@ class SourceHealth:
 
     source: str
     since: float  # when the current state (ok or failing) began
+    hint: str | None = None  # what a user can do while the source is down (the exchange's)
     ok: bool = True
     last_error: str | None = None
     next_retry: float | None = None
@@ -56,7 +58,7 @@ class SourceHealth:
             self.ok, self.since = False, now
         self.failures += 1
         delay = min(self.min_delay * 2 ** (self.failures - 1), self.max_delay)
-        self.last_error = str(error) or type(error).__name__
+        self.last_error = redact_text(str(error) or type(error).__name__)  # shown by /health
         self.next_retry = now + delay
 
     def record_success(self, now: float) -> None:
@@ -69,6 +71,7 @@ class SourceHealth:
         return {
             "source": self.source,
             "ok": self.ok,
+            "message": None if self.ok else (self.hint or f"{self.source} is unavailable"),
             "last_error": self.last_error,
             "since": self.since,
             "next_retry": self.next_retry,
@@ -78,13 +81,16 @@ class SourceHealth:
     async def call(self, clock: Clock, fn: Callable[[], Awaitable[T]]) -> T:
         """Run a source call unless in a pause; record how it went."""
         if self.blocked(clock.now()):
-            raise MarketUnavailable(
+            error = MarketUnavailable(
                 f"{self.source} unavailable ({self.last_error}); next try at {self.next_retry:.0f}"
             )
+            error.hint = self.hint
+            raise error
         try:
             result = await fn()
         except MarketUnavailable as exc:
             self.record_failure(exc, clock.now())
+            exc.hint = self.hint
             raise
         self.record_success(clock.now())
         return result

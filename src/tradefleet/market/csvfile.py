@@ -40,6 +40,11 @@ def parse_file_name(path: Path) -> tuple[str, str] | None:
     return match["product"], match["timeframe"]
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """A field as a message repeats it: quoted, and cut short (an API run shows it)."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _row_values(path: Path, line: int, row: list[str]) -> tuple[int, list[float]]:
     where = f"{path}:{line}"
     if len(row) != len(HEADER):
@@ -47,7 +52,9 @@ def _row_values(path: Path, line: int, row: list[str]) -> tuple[int, list[float]
     try:
         timestamp = int(row[0])
     except ValueError:
-        raise CandleFileError(f"{where}: timestamp {row[0]!r} is not whole unix seconds") from None
+        raise CandleFileError(
+            f"{where}: timestamp {_shown(row[0])} is not whole unix seconds"
+        ) from None
     if timestamp >= _MILLISECONDS:
         raise CandleFileError(f"{where}: timestamp {timestamp} looks like milliseconds")
     values = []
@@ -55,11 +62,11 @@ def _row_values(path: Path, line: int, row: list[str]) -> tuple[int, list[float]
         try:
             value = float(text)
         except ValueError:
-            raise CandleFileError(f"{where}: {name} {text!r} is not a number") from None
+            raise CandleFileError(f"{where}: {name} {_shown(text)} is not a number") from None
         if not math.isfinite(value) or value < 0 or (value == 0 and name != "volume"):
             # volume may be zero (an interval without trades), prices may not
             kind = "non-negative" if name == "volume" else "positive"
-            raise CandleFileError(f"{where}: {name} {text!r} must be a {kind} number")
+            raise CandleFileError(f"{where}: {name} {_shown(text)} must be a {kind} number")
         values.append(value)
     return timestamp, values
 

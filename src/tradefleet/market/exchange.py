@@ -19,6 +19,7 @@ from ccxt.base import errors as ccxt_errors
 
 from tradefleet.domain import Candle, ProductSpec
 from tradefleet.market.base import (
+    OFFLINE_HINT,
     Clock,
     MarketError,
     MarketUnavailable,
@@ -28,6 +29,7 @@ from tradefleet.market.base import (
 )
 from tradefleet.market.products import DEFAULT_INCREMENT
 from tradefleet.money import ZERO, canonical, to_decimal
+from tradefleet.redact import redact_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,13 +69,15 @@ def _is_transient(exc: Exception) -> bool:
 
 
 async def _mapped(fn: Callable[[], Awaitable[T]]) -> T:
-    """Translate ccxt's exceptions into this package's two."""
+    """Translate ccxt's exceptions into this package's two. ccxt's message repeats the URL
+    it called, credentials of ``TRADEFLEET_EXCHANGE_API_URL`` included: they are hidden."""
     try:
         return await fn()
     except ccxt_errors.BaseError as exc:
+        message = redact_text(f"{type(exc).__name__}: {exc}")
         if _is_transient(exc):
-            raise MarketUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        raise MarketError(f"{type(exc).__name__}: {exc}") from exc
+            raise MarketUnavailable(message) from exc
+        raise MarketError(message) from exc
 
 
 def _install_status_hook(client: Any) -> None:
@@ -163,6 +167,8 @@ def market_to_spec(market: dict[str, Any], precision_mode: int = _TICK_SIZE) -> 
 
 class ExchangeSource:
     """Closed candles, products and last prices from ``exchange_id`` (Coinbase by default)."""
+
+    unreachable_hint = OFFLINE_HINT  # what /api/health and a 503 suggest while it is down
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ exactly as Coinbase would round them.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -66,12 +67,25 @@ POPULAR_PRODUCTS: tuple[ProductSpec, ...] = tuple(entry.spec for entry in POPULA
 POPULAR_SPECS: dict[str, ProductSpec] = {spec.product_id: spec for spec in POPULAR_PRODUCTS}
 
 
+CURRENCY_MAX_LENGTH = 12  # the database's currency columns (fees, balances) hold 12
+PRODUCT_ID_PATTERN = f"^[A-Z0-9]{{1,{CURRENCY_MAX_LENGTH}}}-[A-Z0-9]{{1,{CURRENCY_MAX_LENGTH}}}$"
+"""BASE-QUOTE in capitals and digits, as Coinbase names its products ("ETH-BTC",
+"1INCH-USD"). Product ids name candle files, so nothing else (no dot, slash, backslash
+or NUL) may pass: a product id can never point outside the candle store."""
+_PRODUCT_ID = re.compile(PRODUCT_ID_PATTERN.removeprefix("^").removesuffix("$"))
+_SHOWN = 30  # characters of a rejected id repeated in the message
+
+
 def split_product_id(product_id: str) -> tuple[str, str]:
     """("ETH", "BTC") from "ETH-BTC"; ValueError for anything not BASE-QUOTE."""
-    parts = product_id.split("-")
-    if len(parts) != 2 or not all(parts) or product_id != product_id.upper():
-        raise ValueError(f"product id must look like 'ETH-BTC', got {product_id!r}")
-    return parts[0], parts[1]
+    if _PRODUCT_ID.fullmatch(product_id) is None:
+        shown = product_id if len(product_id) <= _SHOWN else product_id[:_SHOWN] + "…"
+        raise ValueError(
+            "product id must look like 'ETH-BTC' (BASE-QUOTE: capital letters and digits, "
+            f"at most {CURRENCY_MAX_LENGTH} each), got {shown!r}"
+        )
+    base, quote = product_id.split("-")
+    return base, quote
 
 
 def default_spec(product_id: str) -> ProductSpec:

@@ -28,7 +28,8 @@ class MarketService:
     ) -> None:
         self.source = source
         self.clock = clock
-        self.health_record = SourceHealth(source.name, since=clock.now())
+        hint = getattr(source, "unreachable_hint", None)  # the exchange's OFFLINE_HINT
+        self.health_record = SourceHealth(source.name, since=clock.now(), hint=hint)
         self.candle_cache = CandleCache(
             source, clock, max_candles=max_candles, health=self.health_record
         )

@@ -23,10 +23,10 @@ import optuna
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.storages import RDBStorage
 from optuna.study import StudyDirection
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradefleet.db.session import normalise_url
+from tradefleet.redact import redact_text, redact_url
 
 SAMPLERS = ("tpe", "random")
 SETUP_ATTR = "tradefleet_setup"
@@ -87,7 +87,7 @@ def open_storage(url: str) -> RDBStorage:
         return RDBStorage(normalise_url(url))
     except (SQLAlchemyError, ImportError, ValueError) as error:
         raise StudyError(
-            f"--storage {_redacted(url)}: cannot open ({_first_line(error)})"
+            f"--storage {redact_url(url)}: cannot open ({redact_text(_first_line(error))})"
         ) from None
 
 
@@ -121,13 +121,6 @@ def _json(value: dict[str, Any]) -> dict[str, Any]:
     """As the storage gives it back (tuples become lists)."""
     loaded: dict[str, Any] = json.loads(json.dumps(value))
     return loaded
-
-
-def _redacted(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except SQLAlchemyError:
-        return "(unparsable URL)"
 
 
 def _first_line(error: BaseException) -> str:

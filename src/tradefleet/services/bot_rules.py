@@ -6,6 +6,7 @@ request reports all of its bad fields at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -17,10 +18,31 @@ from tradefleet.strategies import StrategyConfigError, StrategyRegistry, Unknown
 
 NAME_MAX_LENGTH = 100
 DESCRIPTION_MAX_LENGTH = 2000
+CONFIG_MAX_PARAMETERS = 100  # a strategy has about 25; more can only be a mistake or abuse
 BUDGET_MAX_PLACES = 18  # the Money columns keep 18 decimals
 BUDGET_LIMIT = Decimal(10) ** 20  # and hold less than 1E+20
 
 Problems = list[tuple[str, str]]
+
+# C0 and C1 control characters, DEL, and lone surrogates (which are not UTF-8 at all).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAKS = re.compile("[\t\n\r]")
+
+
+def text_problem(text: str, *, line_breaks: bool = False) -> str | None:
+    """Why ``text`` cannot be stored and shown as it is, or None.
+
+    PostgreSQL refuses a NUL in any text (SQLite would keep it), other control
+    characters hide in lists and logs, and a lone surrogate cannot be encoded at all. A
+    free text (``line_breaks``) may hold tabs and line breaks. The message says where, not
+    what: the text is never repeated.
+    """
+    found = _CONTROL.search(text) or (None if line_breaks else _LINE_BREAKS.search(text))
+    if found is None:
+        return None
+    char = found.group()
+    what = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
+    return f"must not contain {what} (U+{ord(char):04X} at position {found.start()})"
 
 
 def clean_name(name: str) -> tuple[str, Problems]:
@@ -28,13 +50,15 @@ def clean_name(name: str) -> tuple[str, Problems]:
     cleaned = name.strip()
     if not 1 <= len(cleaned) <= NAME_MAX_LENGTH:
         return cleaned, [("name", f"must be 1 to {NAME_MAX_LENGTH} characters")]
-    return cleaned, []
+    problem = text_problem(cleaned)
+    return cleaned, [] if problem is None else [("name", problem)]
 
 
 def description_problems(description: str) -> Problems:
     if len(description) > DESCRIPTION_MAX_LENGTH:
         return [("description", f"must be at most {DESCRIPTION_MAX_LENGTH} characters")]
-    return []
+    problem = text_problem(description, line_breaks=True)
+    return [] if problem is None else [("description", problem)]
 
 
 def timeframe_problems(timeframe: str) -> Problems:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tradefleet.db.models import Bot, Order, Position, Signal, utcnow
 from tradefleet.domain import OrderStatus, ProductSpec
 from tradefleet.money import canonical
-from tradefleet.services import bot_rules
+from tradefleet.services import bot_rules, grid_rules
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError
 
 OPEN = "open"
@@ -45,8 +45,10 @@ class BotInput:
 class BotChanges:
     """A partial update: None leaves a field as it is.
 
-    A given ``strategy_config`` replaces the stored one as a whole (omitted parameters take
-    their defaults). Changing ``strategy_type`` without a config starts from the defaults.
+    A given ``strategy_config`` is merged into the stored one: the parameters it names take
+    the values it gives, a parameter given as None goes back to its default, and the others
+    keep their stored values. A new ``strategy_type`` starts from its own defaults instead
+    (the old strategy's parameters mean nothing to it), with the given config on top.
     """
 
     name: str | None = None
@@ -58,9 +60,17 @@ class BotChanges:
     budget: Decimal | None = None
 
 
-def get_bot(session: Session, bot_id: int) -> Bot:
-    """The bot; a deleted one is not found, like one that never existed."""
-    bot = session.get(Bot, bot_id)
+def get_bot(session: Session, bot_id: int, *, lock: bool = False) -> Bot:
+    """The bot; a deleted one is not found, like one that never existed.
+
+    With ``lock`` its row stays locked until the transaction ends (``FOR UPDATE`` on
+    PostgreSQL; on SQLite a writer's ``BEGIN IMMEDIATE`` holds the whole database): a
+    change waits for an engine cycle that is stepping the bot, and the cycle for it.
+    """
+    if lock:
+        bot = session.get(Bot, bot_id, with_for_update=True, populate_existing=True)
+    else:
+        bot = session.get(Bot, bot_id)
     if bot is None or bot.deleted_at is not None:
         raise NotFoundError(f"bot {bot_id} not found")
     return bot
@@ -99,7 +109,11 @@ def create_bot(session: Session, data: BotInput, product: ProductSpec | None) ->
     config, config_problems = bot_rules.strategy_config_problems(
         data.strategy_type, data.strategy_config, None if budget_problems else data.budget
     )
-    _raise_if(problems + budget_problems + config_problems)
+    problems += budget_problems + config_problems
+    problems += grid_rules.range_problems(data.strategy_type, data.strategy_config, data.product_id)
+    if not problems and product is not None:
+        problems += grid_rules.product_problems(data.strategy_type, config, data.budget, product)
+    _raise_if(problems)
     _check_name_free(session, name, None)
     bot = Bot(
         name=name,
@@ -120,8 +134,13 @@ def create_bot(session: Session, data: BotInput, product: ProductSpec | None) ->
 def update_bot(
     session: Session, bot_id: int, changes: BotChanges, product: ProductSpec | None
 ) -> Bot:
-    """Apply a partial update; ``product`` is consulted only when ``product_id`` changes."""
-    bot = get_bot(session, bot_id)
+    """Apply a partial update. ``product`` is what the market knows of
+    ``product_to_check``'s answer: a new product (which must exist), or the bot's own one
+    when a grid's settings change (they are checked against it)."""
+    bot = get_bot(session, bot_id, lock=True)
+    wanted = product_to_check(bot, changes)
+    if product is not None and wanted is not None and product.product_id != wanted:
+        raise ConflictError(f"bot {bot_id} changed while it was being edited; try again")
     name, problems = bot_rules.clean_name(_given(changes.name, bot.name))
     if changes.description is not None:
         problems += bot_rules.description_problems(changes.description)
@@ -132,10 +151,16 @@ def update_bot(
     budget = _given(changes.budget, bot.budget)
     budget_problems = bot_rules.budget_problems(budget)
     strategy_type = _given(changes.strategy_type, bot.strategy_type)
+    product_id = _given(changes.product_id, bot.product_id)
+    given = _next_config(bot, changes)
     config, config_problems = bot_rules.strategy_config_problems(
-        strategy_type, _next_config(bot, changes), None if budget_problems else budget
+        strategy_type, given, None if budget_problems else budget
     )
-    _raise_if(problems + budget_problems + config_problems)
+    problems += budget_problems + config_problems
+    problems += grid_rules.range_problems(strategy_type, given, product_id)
+    if not problems and product is not None and product.product_id == product_id:
+        problems += grid_rules.product_problems(strategy_type, config, budget, product)
+    _raise_if(problems)
     _check_name_free(session, name, bot.id)
     _check_deal_fields_unchanged(session, bot, changes, config)
     _restart_market_position(bot, changes, strategy_type, config)
@@ -143,12 +168,23 @@ def update_bot(
     bot.description = _given(changes.description, bot.description)
     bot.strategy_type = strategy_type
     bot.strategy_config = config
-    bot.product_id = _given(changes.product_id, bot.product_id)
+    bot.product_id = product_id
     bot.timeframe = _given(changes.timeframe, bot.timeframe)
     bot.budget = canonical(budget)
     bot.updated_at = utcnow()
     _commit(session, name)
     return bot
+
+
+def product_to_check(bot: Bot, changes: BotChanges) -> str | None:
+    """The product whose spec ``update_bot`` needs for ``changes``: a new product id, or
+    the bot's own when it is (or becomes) a grid whose settings change; None: none."""
+    if changes.product_id is not None and changes.product_id != bot.product_id:
+        return changes.product_id
+    grid = _given(changes.strategy_type, bot.strategy_type) == grid_rules.GRID
+    if grid and (changes.strategy_config is not None or changes.strategy_type is not None):
+        return bot.product_id
+    return None
 
 
 def delete_bot(session: Session, bot_id: int) -> None:
@@ -159,7 +195,7 @@ def delete_bot(session: Session, bot_id: int) -> None:
     Refused while the bot has an open deal or a live order: deleting those would lose
     track of coins or of an order still working at the broker.
     """
-    bot = get_bot(session, bot_id)
+    bot = get_bot(session, bot_id, lock=True)
     live_orders = session.scalar(
         select(func.count()).where(Order.bot_id == bot_id, Order.status.in_(LIVE_ORDER_STATUSES))
     )
@@ -192,7 +228,7 @@ def set_active(session: Session, bot_id: int, active: bool) -> Bot:
     A stopped bot without deals is not followed by the engine, so when it starts again it
     starts at the newest candle: it never trades the candles of the time it was stopped.
     """
-    bot = get_bot(session, bot_id)
+    bot = get_bot(session, bot_id, lock=True)
     if active and not bot.is_active and not open_position_count(session, bot_id):
         bot.last_candle_time = None
     bot.is_active = active
@@ -206,11 +242,16 @@ def _given(new: T | None, old: T) -> T:
 
 
 def _next_config(bot: Bot, changes: BotChanges) -> Mapping[str, Any]:
-    if changes.strategy_config is not None:
-        return changes.strategy_config
-    if changes.strategy_type is not None and changes.strategy_type != bot.strategy_type:
-        return {}
-    return bot.strategy_config
+    """The config to validate: the stored one (or none, for a new strategy) with the
+    given parameters merged in (``BotChanges``)."""
+    new_strategy = changes.strategy_type not in (None, bot.strategy_type)
+    config = {} if new_strategy else dict(bot.strategy_config)
+    for name, value in (changes.strategy_config or {}).items():
+        if value is None:
+            config.pop(name, None)  # validation fills in the default
+        else:
+            config[name] = value
+    return config
 
 
 def _check_deal_fields_unchanged(

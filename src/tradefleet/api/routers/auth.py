@@ -23,10 +23,11 @@ def login(
     response: Response,
 ) -> Token:
     """Exchange the admin password for a token; a failure never says which part was wrong.
-    Too many failures from one client answer 429 for a while (``throttle``)."""
+    Too many failures from one client, or for one username, answer 429 for a while
+    (``throttle``)."""
     settings = context.settings
     client = request.client.host if request.client is not None else "unknown"
-    wait = context.login_throttle.retry_after(client)
+    wait = context.login_throttle.retry_after(client, body.username)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -34,9 +35,9 @@ def login(
             headers={"Retry-After": str(wait)},
         )
     if not check_credentials(session, settings, body.username, body.password.get_secret_value()):
-        context.login_throttle.failed(client)
+        context.login_throttle.failed(client, body.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
-    context.login_throttle.succeeded(client)
+    context.login_throttle.succeeded(client, body.username)
     key = context.signing_key
     token = create_access_token(key.get(), settings.token_minutes, password_id=key.password_id())
     response.set_cookie(

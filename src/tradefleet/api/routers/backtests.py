@@ -5,7 +5,13 @@ from __future__ import annotations
 from anyio import from_thread
 from fastapi import APIRouter, status
 
-from tradefleet.api.deps import BacktestDep, BacktestJobsDep, SessionDep, SettingsDep
+from tradefleet.api.deps import (
+    BacktestDep,
+    BacktestJobsDep,
+    SessionDep,
+    SettingsDep,
+    WriteSessionDep,
+)
 from tradefleet.api.schemas.backtests import (
     BacktestCreate,
     BacktestDetail,
@@ -43,7 +49,7 @@ def read_backtests(
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def create_backtest(
-    body: BacktestCreate, session: SessionDep, settings: SettingsDep, jobs: BacktestJobsDep
+    body: BacktestCreate, session: WriteSessionDep, settings: SettingsDep, jobs: BacktestJobsDep
 ) -> BacktestPublic:
     """Check the request and queue the run; GET /backtests/{id} shows its progress.
 
@@ -51,6 +57,7 @@ def create_backtest(
     (``TRADEFLEET_CANDLE_DIR``) is refused on ``product_id``.
     """
     defaults = fee_service.load_fees(session, settings)
+    session.rollback()  # no lock held while the candle file is checked
     request = checked_request(body.to_request(defaults), settings.candle_dir)
     run = runs.create_run(session, request)
     from_thread.run_sync(jobs.submit, run.id)  # on the loop, which ties the run's life to it
@@ -64,7 +71,7 @@ def read_backtest(backtest: BacktestDep) -> BacktestDetail:
 
 
 @router.delete("/{backtest_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_backtest(backtest_id: RowId, session: SessionDep, jobs: BacktestJobsDep) -> None:
+def delete_backtest(backtest_id: RowId, session: WriteSessionDep, jobs: BacktestJobsDep) -> None:
     """Delete a run; a queued or running one is stopped first."""
     jobs.cancel(backtest_id)
     runs.delete_run(session, backtest_id)

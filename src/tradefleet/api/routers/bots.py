@@ -1,19 +1,21 @@
 """Bot CRUD and start/stop. Each change is stored first, then the engine is told at once.
 
 Plain ``def`` routes: FastAPI runs them in worker threads, so their database work never
-blocks the event loop; engine and market calls go to the loop through ``on_loop``."""
+blocks the event loop; market calls go to the loop through ``on_loop``. Writes never wait
+for the engine: its cycle locks the rows of the bots it steps, so a write waits at most
+for that cycle's commit (then 503), and a bot edited meanwhile sits the cycle out."""
 
 from __future__ import annotations
 
+from anyio import from_thread
 from fastapi import APIRouter, status
 
-from tradefleet.api.deps import BotDep, EngineDep, MarketDep, SessionDep
-from tradefleet.api.errors import UnavailableError
-from tradefleet.api.pausing import engine_paused, on_loop
+from tradefleet.api.bridge import on_loop
+from tradefleet.api.deps import BotDep, EngineDep, MarketDep, SessionDep, WriteSessionDep
 from tradefleet.api.schemas.bots import BotCreate, BotPublic, BotsPublic, BotUpdate
-from tradefleet.api.schemas.common import error_responses
+from tradefleet.api.schemas.common import RowId, error_responses
 from tradefleet.domain import ProductSpec
-from tradefleet.engine.protocols import MarketView
+from tradefleet.engine.protocols import EngineControl, MarketView
 from tradefleet.services import bots as service
 
 router = APIRouter(prefix="/bots", tags=["bots"], responses=error_responses(404, 409, 503))
@@ -35,13 +37,12 @@ def read_bots(session: SessionDep) -> BotsPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_bot(
-    body: BotCreate, session: SessionDep, market: MarketDep, engine: EngineDep
+    body: BotCreate, session: WriteSessionDep, market: MarketDep, engine: EngineDep
 ) -> BotPublic:
     """Create an inactive bot; POST /bots/{id}/start sets it trading."""
     data = service.BotInput(**body.model_dump())
     product = _product(market, body.product_id)
-    with engine_paused(engine, session):
-        bot = service.create_bot(session, data, product)
+    bot = service.create_bot(session, data, product)
     return BotPublic.from_bot(bot, 0)
 
 
@@ -52,46 +53,51 @@ def read_bot(bot: BotDep, session: SessionDep) -> BotPublic:
 
 @router.put("/{bot_id}")
 def update_bot(
-    bot: BotDep, body: BotUpdate, session: SessionDep, engine: EngineDep, market: MarketDep
+    bot_id: RowId,
+    body: BotUpdate,
+    session: WriteSessionDep,
+    engine: EngineDep,
+    market: MarketDep,
 ) -> BotPublic:
     """Change some fields; the config is re-validated and the engine reloads the bot."""
     changes = service.BotChanges(**body.model_dump(exclude_none=True))
-    product = None
-    if body.product_id is not None and body.product_id != bot.product_id:
-        product = _product(market, body.product_id)
-    with engine_paused(engine, session):
-        updated = service.update_bot(session, bot.id, changes, product)
-    on_loop(engine.reload_bot, bot.id, what=f"reload bot {bot.id}")
-    return BotPublic.from_bot(updated, service.open_position_count(session, bot.id))
+    current = service.get_bot(session, bot_id)
+    wanted = service.product_to_check(current, changes)
+    session.rollback()  # no lock held while the market is asked
+    product = _product(market, wanted)
+    deals = service.open_position_count(session, bot_id)
+    updated = service.update_bot(session, bot_id, changes, product)
+    _tell(engine, bot_id)
+    return BotPublic.from_bot(updated, deals)
 
 
 @router.delete("/{bot_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> None:
+def delete_bot(bot_id: RowId, session: WriteSessionDep, engine: EngineDep) -> None:
     """Refused (409) while the bot holds open positions."""
-    bot_id = bot.id
-    with engine_paused(engine, session):
-        service.delete_bot(session, bot_id)
-    on_loop(engine.forget_bot, bot_id, what=f"drop bot {bot_id} from the engine")
+    service.delete_bot(session, bot_id)
+    _tell(engine, bot_id)
 
 
 @router.post("/{bot_id}/start")
-def start_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotPublic:
-    """Mark the bot active and start it; if the engine refuses, the bot stays as it was."""
-    was_active = bot.is_active
-    with engine_paused(engine, session):
-        service.set_active(session, bot.id, True)
-    try:
-        on_loop(engine.start_bot, bot.id, what=f"start bot {bot.id}")
-    except UnavailableError:
-        service.set_active(session, bot.id, was_active)
-        raise
-    return BotPublic.from_bot(bot, service.open_position_count(session, bot.id))
+def start_bot(bot_id: RowId, session: WriteSessionDep, engine: EngineDep) -> BotPublic:
+    """Mark the bot active; the engine loads it at once (a bot it cannot load, e.g. with a
+    product the market no longer lists, says why in ``last_error``)."""
+    deals = service.open_position_count(session, bot_id)
+    bot = service.set_active(session, bot_id, True)
+    _tell(engine, bot_id)
+    return BotPublic.from_bot(bot, deals)
 
 
 @router.post("/{bot_id}/stop")
-def stop_bot(bot: BotDep, session: SessionDep, engine: EngineDep) -> BotPublic:
-    """Stop opening deals; open deals stay open and their resting orders keep working."""
-    with engine_paused(engine, session):
-        service.set_active(session, bot.id, False)
-    on_loop(engine.stop_bot, bot.id, what=f"stop bot {bot.id}")
-    return BotPublic.from_bot(bot, service.open_position_count(session, bot.id))
+def stop_bot(bot_id: RowId, session: WriteSessionDep, engine: EngineDep) -> BotPublic:
+    """Stop opening deals; open deals stay open and their resting orders keep working.
+    Once this answers, the bot opens no deal: a cycle stepping it finished first."""
+    deals = service.open_position_count(session, bot_id)
+    bot = service.set_active(session, bot_id, False)
+    _tell(engine, bot_id)
+    return BotPublic.from_bot(bot, deals)
+
+
+def _tell(engine: EngineControl, bot_id: int) -> None:
+    """The change is stored: wake the engine, whose next cycle reloads the bot."""
+    from_thread.run_sync(engine.bot_changed, bot_id)

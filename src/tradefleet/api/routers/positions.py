@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from tradefleet.api.bridge import on_loop
 from tradefleet.api.deps import BotDep, EngineDep, PositionDep, SessionDep
-from tradefleet.api.pausing import on_loop
 from tradefleet.api.schemas.common import (
     CursorText,
     Limit,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from tradefleet.api.deps import EngineDep, SessionDep, SettingsDep
-from tradefleet.api.pausing import engine_paused, on_loop
+from tradefleet.api.bridge import on_loop
+from tradefleet.api.deps import EngineDep, SessionDep, SettingsDep, WriteSessionDep
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.schemas.settings import FeesPublic, SettingsPublic, SettingsUpdate
 from tradefleet.config import Settings
@@ -41,19 +41,18 @@ def read_settings(session: SessionDep, settings: SettingsDep) -> SettingsPublic:
 
 @router.put("")
 def update_settings(
-    body: SettingsUpdate, session: SessionDep, settings: SettingsDep, engine: EngineDep
+    body: SettingsUpdate, session: WriteSessionDep, settings: SettingsDep, engine: EngineDep
 ) -> SettingsPublic:
     """Store new fee rates (omitted ones stay) and have the engine use them at once."""
     changes = body.fees.model_dump(exclude_none=True)
-    with engine_paused(engine, session):
-        current = fee_service.load_fees(session, settings)
-        fees = fee_service.save_fees(
-            session,
-            FeeSchedule(
-                taker=changes.get("taker", current.taker),
-                maker=changes.get("maker", current.maker),
-                slippage=changes.get("slippage", current.slippage),
-            ),
-        )
+    current = fee_service.load_fees(session, settings)
+    fees = fee_service.save_fees(
+        session,
+        FeeSchedule(
+            taker=changes.get("taker", current.taker),
+            maker=changes.get("maker", current.maker),
+            slippage=changes.get("slippage", current.slippage),
+        ),
+    )
     on_loop(engine.reload_settings, what="reload the settings")
     return _public(settings, fees, session)

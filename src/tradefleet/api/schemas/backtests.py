@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from tradefleet.api.schemas.bots import Budget, ProductId, StrategyType
+from tradefleet.api.schemas.bots import Budget, ProductId, StrategyConfig, StrategyType
 from tradefleet.api.schemas.common import (
     DATE_TIME_MESSAGE,
     UTC_RANGE_MESSAGE,
@@ -82,7 +82,7 @@ MOMENT_FORMS = (
 
 class BacktestBase(BaseModel):
     strategy_type: StrategyType
-    strategy_config: dict[str, Any] = Field(
+    strategy_config: StrategyConfig = Field(
         default_factory=dict, description="parameters; omitted ones take their defaults"
     )
     product_id: ProductId
@@ -166,8 +166,12 @@ class BacktestTrade(BaseModel):
 
 
 class BacktestPublic(BacktestBase):
-    """A run without its trades and equity curve (what lists show)."""
+    """A run without its trades and equity curve (what lists show); the stored request is
+    shown as it is, without the input rules (a run stored before a rule must still show)."""
 
+    strategy_type: str
+    strategy_config: dict[str, Any]
+    product_id: str
     id: int
     status: BacktestStatus
     progress: float = Field(ge=0, le=1, description="fraction of the candles done")

@@ -7,18 +7,28 @@ moment outside years 1-9999 once in UTC) the description says it in words.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+)
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from tradefleet.api.errors import invalid
 from tradefleet.market.base import TIMEFRAMES
 from tradefleet.money import canonical
+from tradefleet.services.bot_rules import text_problem
 from tradefleet.services.paging import CURSOR_PATTERN, Cursor, Keyset
 
 # Money leaves the API as a decimal string in plain form ("0.05", never "5E-2"), so clients
@@ -134,6 +144,44 @@ IsoDateTime = Annotated[
     Field(description=DATE_TIME_DESCRIPTION),
 ]
 """An input moment, always aware and in UTC."""
+
+
+def _plain(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise PydanticCustomError("value_error", problem)
+    return text
+
+
+def _free(text: str) -> str:
+    problem = text_problem(text, line_breaks=True)
+    if problem is not None:
+        raise PydanticCustomError("value_error", problem)
+    return text
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _TextRule(AfterValidator):
+    """The check, and its pattern in the OpenAPI schema (a lone surrogate, also refused,
+    is a UTF-16 matter JSON Schema patterns cannot name)."""
+
+    pattern: str = ""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        published = handler(schema)
+        published["pattern"] = self.pattern
+        return published
+
+
+# Text that is stored or compared: no NUL (PostgreSQL refuses it: a 500 before this
+# check), no other control character and no lone surrogate; ``FreeText`` may hold tabs
+# and line breaks. The 422 says where the bad character is, never the text.
+PLAIN_TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+PlainText = _TextRule(_plain, pattern=PLAIN_TEXT_PATTERN)
+FreeText = _TextRule(_free, pattern=FREE_TEXT_PATTERN)
 
 # Row ids are 32-bit on PostgreSQL: larger numbers are refused (422), never a 500.
 MAX_ROW_ID = 2_147_483_647
