@@ -136,7 +136,7 @@ def test_omitted_fees_are_the_current_paper_fees(api: TestClient, candle_dir: Pa
 
 def test_start_and_end_take_iso_dates_and_unix_seconds(api: TestClient, candle_dir: Path) -> None:
     write_candles(candle_dir)
-    body = backtest_payload(start="2023-11-14T21:59:00", end=str(T0 + 300))
+    body = backtest_payload(start="2023-11-14T21:59:00", end=T0 + 300)
     run = api.post("/api/backtests", json=body).json()
     assert (run["start"], run["end"]) == ("2023-11-14T21:59:00Z", "2023-11-14T22:03:00Z")
     done = wait_until_finished(api, run["id"])
@@ -242,6 +242,12 @@ def test_invalid_requests_are_422_naming_the_field(
     [
         ({"start": "yesterday"}, "start"),
         ({"end": "31/01/2024"}, "end"),
+        ({"end": str(T0 + 360)}, "end"),  # unix seconds are a JSON integer, not text
+        ({"end": T0 + 360.5}, "end"),
+        ({"start": "0001-01-01T00:00:00+01:00"}, "start"),  # the year 0 in UTC
+        ({"end": 253_402_300_800}, "end"),  # the year 10000
+        ({"budget": "1_000"}, "budget"),
+        ({"fee_maker": "٠.٠٠١"}, "fee_maker"),
         ({"budget": "0"}, "budget"),
         ({"fee_taker": "1"}, "fee_taker"),
         ({"extra": 1}, "extra"),

@@ -19,6 +19,7 @@ from api_testkit import (
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradefleet.api.schemas.common import PLAIN_DECIMAL_MESSAGE
 from tradefleet.db.models import Bot
 from tradefleet.market.base import ManualClock
 from tradefleet.market.exchange import ExchangeSource
@@ -130,16 +131,24 @@ INVALID_CREATES = [
         [_error("budget", msg="Input should be greater than 0", kind="greater_than")],
         id="budget-negative",
     ),
-    pytest.param(
-        {"budget": "lots"},
-        [_error("budget", msg="Input should be a valid decimal", kind="decimal_parsing")],
-        id="budget-not-a-number",
-    ),
-    pytest.param(
-        {"budget": "NaN"},
-        [_error("budget", msg="Input should be a finite number", kind="finite_number")],
-        id="budget-nan",
-    ),
+    *[
+        pytest.param(
+            {"budget": text},
+            [_error("budget", msg=PLAIN_DECIMAL_MESSAGE, kind="decimal_parsing")],
+            id=f"budget-{name}",
+        )
+        for name, text in [
+            ("not-a-number", "lots"),
+            ("nan", "NaN"),
+            ("underscores", "1_000"),
+            ("arabic-indic-digits", "١٠٠"),
+            ("exponent", "1e3"),
+            ("blanks", " 1 "),
+            ("plus-sign", "+1"),
+            ("no-leading-digit", ".5"),
+            ("empty", ""),
+        ]
+    ],
     pytest.param(
         {"budget": "0.0000000000000000001"},
         [

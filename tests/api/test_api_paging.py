@@ -197,6 +197,7 @@ def test_a_cursor_pass_over_backtests_lists_every_run_once(
         ("/api/signals", "2147483648_1"),  # candle times are 32-bit
         ("/api/backtests", "1_1_1"),
         ("/api/backtests", "1" * 41),
+        ("/api/trades", "١_١"),  # Arabic-Indic digits: \d took them, int() read them as 1_1
     ],
 )
 def test_a_cursor_this_server_did_not_give_is_a_422(

@@ -11,15 +11,19 @@ parameters, or one 10 MB name, gets a short answer (the body's own size is cappe
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request, Response, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
 
+from tradefleet.api.methods import method_not_allowed, not_found
+from tradefleet.api.schemas.errors import FieldError, ValidationErrors
 from tradefleet.market.base import MarketUnavailable
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 
@@ -93,10 +97,28 @@ def _capped(detail: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [*detail[:MAX_ERRORS], more]
 
 
+NOT_JSON = "must be a JSON object sent with Content-Type: application/json"
+UNREADABLE_BODY = "could not be read as JSON: it must be UTF-8 text, nested at most 1000 deep"
+PARSE_FAILURE = "There was an error parsing the body"  # FastAPI's 400 detail
+
+
+def _field_error(error: Mapping[str, Any]) -> tuple[list[Any], object, object]:
+    """One error's (loc, msg, type); a body that is not JSON is an error of ``["body"]``
+    (FastAPI puts the character position in ``loc``, or checks raw bytes as an object)."""
+    loc, kind = list(error.get("loc", ())), error.get("type")
+    if kind == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "invalid syntax")
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return ["body"], f"is not valid JSON: {reason}{where}", kind
+    if loc == ["body"] and kind == "model_attributes_type":  # a body that is not an object
+        if isinstance(error.get("input"), bytes | bytearray):  # not even read as JSON
+            return ["body"], NOT_JSON, "content_type"
+        return ["body"], "must be a JSON object", kind
+    return loc, error.get("msg", ""), kind
+
+
 def _error_list(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    return _capped(
-        [_entry(error.get("loc", ()), error.get("msg", ""), error.get("type")) for error in errors]
-    )
+    return _capped([_entry(*_field_error(error)) for error in errors])
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -104,6 +126,16 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": _error_list(exc.errors())}, status.HTTP_422_UNPROCESSABLE_CONTENT
     )
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's only 400 is a body that fails to parse other than by JSON syntax (not
+    UTF-8, nested too deep): a 422 on the body like every other bad body."""
+    assert isinstance(exc, HTTPException)
+    if exc.detail != PARSE_FAILURE:
+        return await http_exception_handler(request, exc)
+    detail = [{"loc": ["body"], "msg": UNREADABLE_BODY, "type": "json_invalid"}]
+    return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
@@ -166,7 +198,41 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal server error"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+_REF = "#/components/schemas/"
+VALIDATION_ANSWER = (
+    "Invalid input: the body (not JSON, or not sent as application/json), a field, or a "
+    "query or path parameter; each error names it in loc"
+)
+
+
+def _document_validation_errors(app: FastAPI) -> None:
+    """The OpenAPI 422 says what our answer holds (``ValidationErrors``: always ``detail``,
+    never ``input`` or ``ctx``), not FastAPI's default shape, under FastAPI's names."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in schemas:  # done again on each call: it is idempotent
+            errors = ValidationErrors.model_json_schema()
+            del errors["$defs"]  # FieldError, published as ValidationError:
+            errors["properties"]["detail"]["items"] = {"$ref": _REF + "ValidationError"}
+            schemas["ValidationError"] = FieldError.model_json_schema()
+            schemas["HTTPValidationError"] = errors
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    if "422" in operation.get("responses", {}):
+                        operation["responses"]["422"]["description"] = VALIDATION_ANSWER
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    _document_validation_errors(app)
+    app.add_exception_handler(400, _bad_request)
+    app.add_exception_handler(404, not_found)
+    app.add_exception_handler(405, method_not_allowed)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidInputError, _invalid_input)
     app.add_exception_handler(NotFoundError, _not_found)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 RowT = TypeVar("RowT")
 
-CURSOR_PATTERN = r"^-?\d{1,19}_\d{1,10}$"
+CURSOR_PATTERN = r"^-?[0-9]{1,19}_[0-9]{1,10}$"  # [0-9]: \d takes any Unicode digit
 INT32_MAX = 2_147_483_647  # Integer columns and row ids are 32-bit on PostgreSQL
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)

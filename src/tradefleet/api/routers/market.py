@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from tradefleet.api.deps import MarketDep, SessionDep, SettingsDep
 from tradefleet.api.errors import guarded, invalid
-from tradefleet.api.schemas.common import error_responses
+from tradefleet.api.schemas.common import Timeframe, error_responses
 from tradefleet.api.schemas.market import (
     BalancePublic,
     BalancesPublic,
@@ -37,7 +37,7 @@ async def read_products(market: MarketDep) -> ProductsPublic:
 async def read_candles(
     market: MarketDep,
     product_id: str,
-    timeframe: str,
+    timeframe: Timeframe,
     limit: Annotated[int, Query(ge=1, le=1000)] = 300,
 ) -> CandlesPublic:
     """The latest ``limit`` candles, oldest first."""

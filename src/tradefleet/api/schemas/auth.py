@@ -27,7 +27,11 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: Annotated[str, Field(max_length=100), PlainText]
-    password: Annotated[SecretStr, Field(max_length=1024), AfterValidator(_usable)]
+    password: Annotated[
+        SecretStr,
+        Field(max_length=1024, json_schema_extra={"pattern": r"^[^\x00]*$"}),
+        AfterValidator(_usable),
+    ]
 
 
 class Token(BaseModel):

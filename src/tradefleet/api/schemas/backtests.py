@@ -9,14 +9,22 @@ re-parsed into Decimals, which would cost seconds on a year of one-minute candle
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-from tradefleet.api.schemas.bots import Budget, ProductId, StrategyConfig, StrategyType, Timeframe
-from tradefleet.api.schemas.common import NextCursor, Rate
-from tradefleet.backtest.data import parse_time
+from tradefleet.api.schemas.bots import Budget, ProductId, StrategyConfig, StrategyType
+from tradefleet.api.schemas.common import (
+    DATE_TIME_MESSAGE,
+    UTC_RANGE_MESSAGE,
+    NextCursor,
+    Rate,
+    Timeframe,
+    parse_date_time,
+)
 from tradefleet.backtest.requests import BacktestRequest
 from tradefleet.db.models import Backtest
 from tradefleet.domain import FeeSchedule
@@ -27,23 +35,49 @@ DecimalText = Annotated[
 ]
 
 
+FIRST_UNIX_SECOND = -62_135_596_800  # 0001-01-01T00:00:00Z
+LAST_UNIX_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _moment(value: object) -> object:
-    """Unix seconds or an ISO date/date-time (UTC unless it says), as ``--from`` takes."""
+    """Unix seconds (a JSON integer), an ISO date (its midnight UTC) or an ISO date-time,
+    as ``--from`` takes them; a string of digits or a fraction of a second is refused."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, float) and value.is_integer():  # JSON Schema's integers include 5.0
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
+        if not FIRST_UNIX_SECOND <= value <= LAST_UNIX_SECOND:
+            raise PydanticCustomError("datetime_range", UTC_RANGE_MESSAGE)
         return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        return datetime.fromtimestamp(parse_time(value), UTC)
-    return value
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:  # 2024-02-30
+            raise PydanticCustomError("datetime_parsing", DATE_TIME_MESSAGE) from None
+    return parse_date_time(value)
 
 
 Moment = Annotated[
     datetime,
     BeforeValidator(_moment),
-    Field(
-        description="ISO 8601 date or date-time (UTC unless it says) or unix seconds",
-        examples=["2024-01-01"],
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": FIRST_UNIX_SECOND, "maximum": LAST_UNIX_SECOND},
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+            ]
+        },
+        mode="validation",
     ),
+    Field(examples=["2024-01-01"]),
 ]
+MOMENT_FORMS = (
+    "unix seconds, an ISO 8601 date (its midnight UTC) or date-time (UTC when it has no "
+    "offset), in UTC within the years 0001 to 9999"
+)
 
 
 class BacktestBase(BaseModel):
@@ -54,8 +88,11 @@ class BacktestBase(BaseModel):
     product_id: ProductId
     timeframe: Timeframe
     budget: Budget
-    start: Moment = Field(description="first candle traded (inclusive)")
-    end: Moment = Field(description="end of the period (exclusive)")
+    start: Moment = Field(description=f"first candle traded (inclusive): {MOMENT_FORMS}")
+    end: Moment = Field(
+        description=f"end of the period (exclusive), after start: {MOMENT_FORMS}. The schema "
+        "cannot say that end must come after start: an end at or before it is a 422 on end"
+    )
     allow_gaps: bool = Field(default=False, description="accept missing candles in the data")
 
 

@@ -5,40 +5,49 @@ by the service and reported in the same 422 form."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
-from tradefleet.api.schemas.common import MONEY_SERIALIZER, FreeText, PlainText
+from tradefleet.api.schemas.common import FreeText, PlainText, PositiveAmount, Timeframe
 from tradefleet.db.models import Bot
 from tradefleet.market.products import PRODUCT_ID_PATTERN, split_product_id
 from tradefleet.services.bot_rules import (
-    BUDGET_MAX_PLACES,
     CONFIG_MAX_PARAMETERS,
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
     text_problem,
 )
 
+# What the strip leaves must be 1-100 characters of plain text, so the schema cannot say
+# minLength/maxLength: the pattern says it, surrounding whitespace included (the strip
+# takes Unicode's White_Space; inside, a name may hold spaces but no control character).
+_BLANK = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_EDGE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_INNER = r"[^\x00-\x1f\x7f-\x9f]"
+NAME_PATTERN = rf"^[{_BLANK}]*{_EDGE}(?:{_INNER}{{0,{NAME_MAX_LENGTH - 2}}}{_EDGE})?[{_BLANK}]*$"
 BotName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
     PlainText,
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN}),
 ]
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH), FreeText]
 Budget = Annotated[
-    Decimal,
+    PositiveAmount,
     Field(
-        gt=0,
-        max_digits=BUDGET_MAX_PLACES + 20,
-        decimal_places=BUDGET_MAX_PLACES,
-        allow_inf_nan=False,
-        description="in the product's quote currency; a string or a number",
+        description="in the product's quote currency: a JSON number or a decimal string "
+        "(digits, at most one point), greater than 0, below 1E+20, at most 18 decimal places",
         examples=["0.05"],
     ),
-    MONEY_SERIALIZER,
 ]
 StrategyType = Annotated[str, Field(min_length=1, max_length=50, examples=["rsi"]), PlainText]
 
@@ -80,7 +89,6 @@ StrategyConfig = Annotated[
     Field(max_length=CONFIG_MAX_PARAMETERS),
     AfterValidator(_config_text),
 ]
-Timeframe = Annotated[str, Field(min_length=1, max_length=8, examples=["5m"])]
 
 
 class BotBase(BaseModel):

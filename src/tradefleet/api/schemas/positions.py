@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tradefleet.api.schemas.common import (
     CURSOR_DESCRIPTION,
+    DATE_TIME_DESCRIPTION,
     MAX_ROW_ID,
     OFFSET_DESCRIPTION,
+    IsoDateTime,
     Money,
     NextCursor,
 )
@@ -115,13 +117,17 @@ class PositionsPublic(BaseModel):
 
 
 class TradeQuery(BaseModel):
-    """Filters of GET /trades; times are ISO 8601 or unix seconds (no zone = UTC)."""
+    """Filters of GET /trades; times are ISO 8601 date-times (no offset = UTC)."""
 
     bot_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     position_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     side: TradeSide | None = None
-    since: datetime | None = Field(default=None, description="fills at or after this time")
-    until: datetime | None = Field(default=None, description="fills at or before this time")
+    since: IsoDateTime | None = Field(
+        default=None, description=f"fills at or after this time: {DATE_TIME_DESCRIPTION}"
+    )
+    until: IsoDateTime | None = Field(
+        default=None, description=f"fills at or before this time: {DATE_TIME_DESCRIPTION}"
+    )
     limit: int = Field(default=100, ge=1, le=500)
     offset: int = Field(
         default=0,
