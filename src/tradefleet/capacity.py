@@ -15,8 +15,10 @@ time answers 503 with ``Retry-After``; it never hangs.
   they begin (``BEGIN IMMEDIATE``).
 - ``API_THREADS`` worker threads run the API's database routes (FastAPI's plain ``def``
   routes). Fewer threads than requests in flight is on purpose: the work is Python,
-  under one interpreter lock, and on 2 cores more threads only take turns more often.
-  A request in flight that waits for a thread holds no lock anyone else needs.
+  under one interpreter lock, and more threads only take turns more often. Measured
+  with ``bench/api_load.py`` on 2 cores: 2-4 threads served 160-168 requests/s, 8 gave
+  150, 16 gave 155 with a longer tail. A request in flight that waits for a thread
+  holds no lock anyone else needs.
 - ``ENGINE_POOL``: the engine uses one connection at a time (its cycle, a reload, a
   manual close); a few spare for the backtest workers' progress writes are not on it.
 - ``HEALTH_POOL``: ``/api/health`` checks the database on a connection of its own, so a
@@ -50,7 +52,7 @@ class PoolSize:
 
 API_IN_FLIGHT = 32
 ADMISSION_SECONDS = 15.0
-API_THREADS = 8
+API_THREADS = 4
 API_POOL = PoolSize(size=API_IN_FLIGHT + 4, overflow=0, timeout=10.0)
 ENGINE_POOL = PoolSize(size=2, overflow=3, timeout=30.0)
 HEALTH_POOL = PoolSize(size=1, overflow=0, timeout=1.0)

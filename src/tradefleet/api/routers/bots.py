@@ -14,6 +14,7 @@ from tradefleet.api.bridge import on_loop
 from tradefleet.api.deps import BotDep, EngineDep, MarketDep, SessionDep, WriteSessionDep
 from tradefleet.api.schemas.bots import BotCreate, BotPublic, BotsPublic, BotUpdate
 from tradefleet.api.schemas.common import RowId, error_responses
+from tradefleet.db.models import Bot
 from tradefleet.domain import ProductSpec
 from tradefleet.engine.protocols import EngineControl, MarketView
 from tradefleet.services import bots as service
@@ -27,11 +28,18 @@ def _product(market: MarketView, product_id: str | None) -> ProductSpec | None:
     return on_loop(market.product, product_id, what=f"look up product {product_id}")
 
 
+_PUBLIC_COLUMNS = tuple(
+    getattr(Bot, name) for name in BotPublic.model_fields if name != "open_positions"
+)
+
+
 @router.get("")
 def read_bots(session: SessionDep) -> BotsPublic:
-    bots = service.list_bots(session)
     counts = service.open_position_counts(session)
-    data = [BotPublic.from_bot(bot, counts.get(bot.id, 0)) for bot in bots]
+    data = [
+        BotPublic.model_construct(**row, open_positions=counts.get(row["id"], 0))
+        for row in service.live_bot_rows(session, _PUBLIC_COLUMNS)
+    ]
     return BotsPublic(data=data, count=len(data))
 
 
