@@ -16,9 +16,9 @@ time answers 503 with ``Retry-After``; it never hangs.
 - ``API_THREADS`` worker threads run the API's database routes (FastAPI's plain ``def``
   routes). Fewer threads than requests in flight is on purpose: the work is Python,
   under one interpreter lock, and more threads only take turns more often. Measured
-  with ``bench/api_load.py`` on 2 cores: 2-4 threads served 160-168 requests/s, 8 gave
-  150, 16 gave 155 with a longer tail. A request in flight that waits for a thread
-  holds no lock anyone else needs.
+  with ``bench/api_load.py`` on 2 cores, 2 to 16 threads served 118-168 requests/s,
+  within the machine's run-to-run noise (about 15 %); 16 had the longest tail, so 4. A
+  request in flight that waits for a thread holds no lock anyone else needs.
 - ``ENGINE_POOL``: the engine uses one connection at a time (its cycle, a reload, a
   manual close); a few spare for the backtest workers' progress writes are not on it.
 - ``HEALTH_POOL``: ``/api/health`` checks the database on a connection of its own, so a
