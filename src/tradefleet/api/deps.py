@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from anyio import CapacityLimiter, to_thread
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +24,6 @@ from tradefleet.api.schemas.common import RowId
 from tradefleet.api.throttle import LoginThrottle
 from tradefleet.backtest import runs as backtest_runs
 from tradefleet.backtest.jobs import BacktestJobs
-from tradefleet.capacity import API_IN_FLIGHT
 from tradefleet.config import Settings
 from tradefleet.db.models import Backtest, Bot, Position
 from tradefleet.engine.protocols import EngineControl, MarketView
@@ -55,31 +54,34 @@ async def get_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
-# Sessions are closed (their connection goes back to the pool, rolling back what was not
-# committed) in a thread of their own limiter, as FastAPI closes a plain generator's: a
-# request never waits for a worker thread while it holds a connection.
-_CLOSERS = CapacityLimiter(API_IN_FLIGHT)
-
-
-async def _session_of(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
-    session = factory()  # no I/O until first used, in the route's worker thread
-    try:
-        yield session
-    finally:
-        await to_thread.run_sync(session.close, limiter=_CLOSERS)
+async def _close(session: Session) -> None:
+    """Close a request's session (its connection goes back to the pool, rolling back what
+    was not committed) in a thread with a limiter of its own, as FastAPI closes a plain
+    generator's: a request never waits for a worker thread while it holds a connection.
+    Shielded, so a cancelled request still gives its connection back (an open transaction
+    left behind would hold its locks until the process ends)."""
+    with CancelScope(shield=True):
+        await to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
 
 
 async def get_session(context: ContextDep) -> AsyncIterator[Session]:
-    """One session per request; whatever a handler did not commit is rolled back."""
-    async for session in _session_of(context.session_factory):
+    """One session per request; whatever a handler did not commit is rolled back. Made on
+    the loop (no I/O until first used, in the route's worker thread)."""
+    session = context.session_factory()
+    try:
         yield session
+    finally:
+        await _close(session)
 
 
 async def get_write_session(context: ContextDep) -> AsyncIterator[Session]:
     """A session for a route that writes (on SQLite it holds the write lock from its first
     statement; see ``db.session.api_session_factories``)."""
-    async for session in _session_of(context.write_sessions):
+    session = context.write_sessions()
+    try:
         yield session
+    finally:
+        await _close(session)
 
 
 async def get_settings(context: ContextDep) -> Settings:
