@@ -101,19 +101,15 @@ class RuntimeRegistry:
         await in_thread(lambda: self._sync_rows(sessions, catalog))
         return catalog.unavailable
 
-    def _sync_rows(
-        self, sessions: sessionmaker[Session], catalog: Catalog, only: int | None = None
-    ) -> None:
+    def _sync_rows(self, sessions: sessionmaker[Session], catalog: Catalog) -> None:
         """The database half of ``sync``: every bot that should run (active, or holding
-        an open deal), or the one bot ``only``. A bot whose marker is unchanged costs one
-        row of plain columns; only new or changed ones are read in full and rebuilt."""
+        an open deal). A bot whose marker is unchanged costs one row of plain columns;
+        only new or changed ones are read in full and rebuilt."""
         products, unavailable = catalog.products, catalog.unavailable
         open_deals = select(Position.bot_id).where(Position.status == "open")
         wanted = select(*MARKER_COLUMNS).where(
             Bot.deleted_at.is_(None), or_(Bot.is_active, Bot.id.in_(open_deals))
         )
-        if only is not None:
-            wanted = wanted.where(Bot.id == only)
         with transaction(sessions) as session:
             seen: set[int] = set()
             pending: list[tuple[Bot, str]] = []
@@ -132,8 +128,7 @@ class RuntimeRegistry:
                 pending.append((bot, marker))
             if products is not None:
                 self._load_all(session, pending, products)
-            loaded = set(self._runtimes) if only is None else {only} & set(self._runtimes)
-            for bot_id in loaded - seen:
+            for bot_id in set(self._runtimes) - seen:
                 self.drop(bot_id)
 
     def changed_since_load(self, session: Session, bot_ids: list[int]) -> set[int]:
@@ -153,14 +148,6 @@ class RuntimeRegistry:
         )
         current = {int(row[0]): content_marker(row) for row in rows}
         return {bot_id for bot_id in bot_ids if current.get(bot_id) != self._markers.get(bot_id)}
-
-    async def refresh(
-        self, sessions: sessionmaker[Session], bot_id: int, catalog: Catalog | None = None
-    ) -> None:
-        """Reload one bot now (after an edit through the API), reading only its rows."""
-        catalog = catalog if catalog is not None else await self.catalog()
-        self._markers.pop(bot_id, None)
-        await in_thread(lambda: self._sync_rows(sessions, catalog, bot_id))
 
     def _load_all(
         self, session: Session, pending: list[tuple[Bot, str]], products: dict[str, ProductSpec]

@@ -242,20 +242,11 @@ class Engine:
 
     # ---- control (EngineControl) -------------------------------------------------
 
-    async def _refresh(self, bot_id: int) -> None:
-        catalog = await self.registry.catalog()  # market I/O before the engine is held
-        async with self._lock:
-            await self.registry.refresh(self._sessions, bot_id, catalog)
-        self._wake.set()
-
     def bot_changed(self, _bot_id: int) -> None:
         """A bot was created, edited, started, stopped or deleted in the database: run a
         cycle now, whose sync reloads it (call on the loop; the API's threads use
         ``anyio.from_thread.run_sync``). Nothing waits: the cycle's locks keep the order."""
         self._wake.set()
-
-    async def reload_bot(self, bot_id: int) -> None:
-        await self._refresh(bot_id)
 
     async def reload_settings(self) -> None:
 
