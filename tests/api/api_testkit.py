@@ -80,17 +80,14 @@ class FixedMarket:
 
 @dataclass
 class RecordingEngine:
-    """EngineControl double: records ``(method, id)`` calls; ``failing`` methods raise."""
+    """EngineControl double: records ``(method, id)`` calls."""
 
     market: FixedMarket = field(default_factory=FixedMarket)
     calls: list[tuple[str, int | None]] = field(default_factory=list)
-    failing: set[str] = field(default_factory=set)
     health_report: dict[str, Any] = field(default_factory=lambda: {"status": "ok", "bots": 0})
 
     def _record(self, method: str, target: int | None) -> None:
         self.calls.append((method, target))
-        if method in self.failing:
-            raise RuntimeError(f"{method} failed")
 
     def bot_changed(self, bot_id: int) -> None:
         self._record("bot_changed", bot_id)

@@ -17,10 +17,11 @@ from decimal import Decimal
 import pytest
 from api_testkit import HOUR, LAST_PRICES, T0, add_bot, add_position
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradefleet.db.models import Bot
-from tradefleet.services import deal_figures, records
+from tradefleet.db.models import Bot, Position
+from tradefleet.services import deal_figures
 from tradefleet.stats import (
     ClosedSums,
     QuoteTotals,
@@ -120,7 +121,7 @@ def test_the_engine_reads_each_bots_realized_pnl_in_its_own_quote(
 
 def _per_deal_totals(session: Session) -> dict[str, QuoteTotals]:
     """What GET /api/stats computed before: bot_stats over each bot's deals."""
-    positions = records.positions_of(session)
+    positions = list(session.scalars(select(Position).order_by(Position.id)))
     everyone = []
     for bot in session.query(Bot).order_by(Bot.id):
         own = [p for p in positions if p.bot_id == bot.id]

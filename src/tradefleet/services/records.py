@@ -6,7 +6,6 @@ arrive) or, for old clients, ``offset``; ``Page.total`` counts every matching ro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,14 +74,6 @@ def list_positions(
     if status is not None:
         query = query.where(Position.status == status)
     return page(session, query, POSITION_ORDER, limit, offset=offset, cursor=cursor)
-
-
-def positions_of(session: Session, bot_ids: Sequence[int] | None = None) -> list[Position]:
-    """Every deal of the given bots (all bots when None), oldest first."""
-    query = select(Position).order_by(Position.id)
-    if bot_ids is not None:
-        query = query.where(Position.bot_id.in_(bot_ids))
-    return list(session.scalars(query))
 
 
 def list_fills(
