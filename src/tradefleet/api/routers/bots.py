@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from anyio import from_thread
 from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
 
 from tradefleet.api.bridge import on_loop
 from tradefleet.api.deps import BotDep, EngineDep, MarketDep, SessionDep, WriteSessionDep
@@ -44,9 +45,7 @@ def read_bots(session: SessionDep) -> BotsPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_bot(
-    body: BotCreate, session: WriteSessionDep, market: MarketDep, engine: EngineDep
-) -> BotPublic:
+def create_bot(body: BotCreate, session: WriteSessionDep, market: MarketDep) -> BotPublic:
     """Create an inactive bot; POST /bots/{id}/start sets it trading."""
     data = service.BotInput(**body.model_dump())
     product = _product(market, body.product_id)
@@ -90,18 +89,19 @@ def delete_bot(bot_id: RowId, session: WriteSessionDep, engine: EngineDep) -> No
 def start_bot(bot_id: RowId, session: WriteSessionDep, engine: EngineDep) -> BotPublic:
     """Mark the bot active; the engine loads it at once (a bot it cannot load, e.g. with a
     product the market no longer lists, says why in ``last_error``)."""
-    deals = service.open_position_count(session, bot_id)
-    bot = service.set_active(session, bot_id, True)
-    _tell(engine, bot_id)
-    return BotPublic.from_bot(bot, deals)
+    return _set_active(session, engine, bot_id, True)
 
 
 @router.post("/{bot_id}/stop")
 def stop_bot(bot_id: RowId, session: WriteSessionDep, engine: EngineDep) -> BotPublic:
     """Stop opening deals; open deals stay open and their resting orders keep working.
     Once this answers, the bot opens no deal: a cycle stepping it finished first."""
-    deals = service.open_position_count(session, bot_id)
-    bot = service.set_active(session, bot_id, False)
+    return _set_active(session, engine, bot_id, False)
+
+
+def _set_active(session: Session, engine: EngineControl, bot_id: int, active: bool) -> BotPublic:
+    deals = service.open_position_count(session, bot_id)  # in the write's own transaction
+    bot = service.set_active(session, bot_id, active)
     _tell(engine, bot_id)
     return BotPublic.from_bot(bot, deals)
 
