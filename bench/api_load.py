@@ -91,6 +91,10 @@ async def load(args: argparse.Namespace, server: ServerProcess) -> int:
         print(f"restarts after SIGKILL: {len(restarts)}, healthy after {listed} s "
               f"(median {statistics.median(restarts):.2f} s)")  # fmt: skip
     print(f"SIGTERM: exit code {code} after {shutdown:.2f} s")
+    logged = server.logged_problems()
+    print(f"server log: {len(logged)} warnings and errors")
+    for line in logged[:8]:
+        print("  |", line[:200])
     sessions = make_session_factory(make_engine(server.database_url))
     problems = tally.problems + database_problems(sessions, crowd, tally)
     print(f"bots created by the clients: {len(tally.created_names)}; problems: {len(problems)}")

@@ -72,6 +72,19 @@ class ServerProcess:
     def log(self) -> str:
         return (self.workdir / f"server-{self.runs}.log").read_text(errors="replace")
 
+    def logged_problems(self) -> list[str]:
+        """The WARNING, ERROR and CRITICAL lines of every run's log (the server logs at
+        WARNING), tracebacks left out: what went wrong that no answer showed."""
+        lines = []
+        for run in range(1, self.runs + 1):
+            text = (self.workdir / f"server-{run}.log").read_text(errors="replace")
+            lines += [
+                line
+                for line in text.splitlines()
+                if any(level in line for level in ("WARNING", "ERROR", "CRITICAL"))
+            ]
+        return lines
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when the machine loses power."""
         assert self.process is not None

@@ -7,18 +7,20 @@ time answers 503 with ``Retry-After``; it never hangs.
 - ``API_IN_FLIGHT`` requests are inside the application at once
   (``tradefleet.api.admission``); more wait on the event loop, in order, and answer 503
   after ``ADMISSION_SECONDS``. The loop keeps answering ``/api/health`` meanwhile.
-- ``API_POOL``: a connection for each request in flight, plus a few for the backtest
-  workers, so no request ever waits for a connection (a wait for a connection held by
-  a request that itself waits for a worker thread is how a server deadlocks). Its
-  ``timeout`` is only a safety net, answered with 503. On SQLite the API's writers have
-  a pool of the same size of their own, whose transactions take the write lock when
-  they begin (``BEGIN IMMEDIATE``).
-- ``API_THREADS`` worker threads run the API's database routes (FastAPI's plain ``def``
-  routes). Fewer threads than requests in flight is on purpose: the work is Python,
-  under one interpreter lock, and more threads only take turns more often. Measured
-  with ``bench/api_load.py`` on 2 cores, 2 to 16 threads served 118-168 requests/s,
-  within the machine's run-to-run noise (about 15 %); 16 had the longest tail, so 4. A
-  request in flight that waits for a thread holds no lock anyone else needs.
+- ``API_THREADS`` worker threads run the API's database work (``tradefleet.api.database``),
+  one trip per request; writes hold at most ``API_WRITE_THREADS`` of them, so writes
+  waiting for a lock (SQLite's write lock or a bot's row, while an engine cycle holds
+  it) never take every thread from the reads. Few threads is on purpose: the work is
+  Python, under one interpreter lock, and more threads only take turns more often.
+  Measured with ``bench/api_load.py`` on 2 cores, 2 to 16 threads were within the
+  machine's run-to-run noise; 16 had the longest tail. A shorter interpreter switch
+  interval (1 ms, 0.2 ms) did not help either. Separate threads for reads and writes (3
+  and 2) answered reads sooner but writes later, a worse p95 in all.
+- ``API_POOL``: a request holds a connection only while a worker thread runs its work,
+  so the threads plus the backtest workers and the login bound what is ever in use, and
+  no request waits for a connection. Its ``timeout`` is only a safety net, answered with
+  503. On SQLite the API's writers have a pool of the same size of their own, whose
+  transactions take the write lock when they begin (``BEGIN IMMEDIATE``).
 - ``ENGINE_POOL``: the engine uses one connection at a time (its cycle, a reload, a
   manual close); a few spare for the backtest workers' progress writes are not on it.
 - ``HEALTH_POOL``: ``/api/health`` checks the database on a connection of its own, so a
@@ -53,7 +55,8 @@ class PoolSize:
 API_IN_FLIGHT = 32
 ADMISSION_SECONDS = 15.0
 API_THREADS = 4
-API_POOL = PoolSize(size=API_IN_FLIGHT + 4, overflow=0, timeout=10.0)
+API_WRITE_THREADS = 3
+API_POOL = PoolSize(size=API_THREADS + 4, overflow=0, timeout=10.0)
 ENGINE_POOL = PoolSize(size=2, overflow=3, timeout=30.0)
 HEALTH_POOL = PoolSize(size=1, overflow=0, timeout=1.0)
 HEALTH_SECONDS = 1.0

@@ -13,14 +13,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.api.app import create_app
 from tradefleet.capacity import (
     API_POOL,
-    API_THREADS,
     ENGINE_POOL,
     HEALTH_POOL,
     HEALTH_SECONDS,
@@ -127,7 +125,6 @@ async def build_platform(settings: Settings) -> Platform:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
-            to_thread.current_default_thread_limiter().total_tokens = API_THREADS
             # Generate and store the token signing key now, not at the first login, where
             # its write could meet a cycle's SQLite write lock.
             await asyncio.to_thread(app.state.context.signing_key.password_id)

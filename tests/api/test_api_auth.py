@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -20,6 +21,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradefleet.api import auth
 from tradefleet.api.app import create_app
 from tradefleet.api.auth import (
     ADMIN_HASH_KEY,
@@ -317,3 +319,23 @@ def test_health_survives_a_failing_engine_report(
         "database": "ok",
         "engine": {"status": "error"},
     }
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A token's signature is checked once and remembered (``auth._checked_token``); its
+    expiry is checked on every request all the same."""
+    secret = load_jwt_secret(session_factory, settings)
+    current = password_id(secret, session_factory, settings)
+    token = create_access_token(secret, 5, password_id=current)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/bots", headers=headers).status_code == 200
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: expires - 0.5))
+    assert client.get("/api/bots", headers=headers).status_code == 200
+    monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: float(expires)))
+    assert client.get("/api/bots", headers=headers).status_code == 401

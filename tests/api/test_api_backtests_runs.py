@@ -57,7 +57,7 @@ class Gate:
     def __init__(self, real: Callable[..., dict[str, Any]]) -> None:
         self.real = real
         self.release = threading.Event()
-        self.started: list[int] = []  # run ids by budget, in start order
+        self.started: list[int] = []  # runs by budget, in start order
         self.running = 0
         self.peak = 0
         self.threads: set[str] = set()
@@ -116,7 +116,8 @@ def test_two_runs_at_a_time_in_worker_threads_while_the_api_answers(
         ("done", "2000"),
         ("done", "3000"),
     ]
-    assert (gate.peak, gate.started) == (2, [1000, 2000, 3000])
+    # the first two start together, in either order (two workers); the third waits
+    assert (gate.peak, sorted(gate.started[:2]), gate.started[2:]) == (2, [1000, 2000], [3000])
 
 
 def test_deleting_a_run_stops_it(
@@ -133,7 +134,7 @@ def test_deleting_a_run_stops_it(
     gate.release.set()
     assert wait_until_finished(api, 2)["status"] == "done"
     assert [r["id"] for r in api.get("/api/backtests").json()["data"]] == [2]
-    assert gate.started == [1000, 2000]
+    assert sorted(gate.started) == [1000, 2000]  # two workers: either may start first
 
 
 def test_a_server_stop_ends_running_runs_and_a_restart_fails_unfinished_ones(

@@ -2,9 +2,8 @@
 event loop, where waiting costs nothing, and get 503 + ``Retry-After`` after
 ``ADMISSION_SECONDS``.
 
-This is what makes the connection pool safe: each admitted request uses at most one
-connection of the API's pool, and the pool has one for each of them (``API_POOL``), so no
-request ever waits for a connection that a request waiting for a worker thread holds.
+It bounds what a burst costs: the requests admitted queue for the API's worker threads
+(``api.database``) in order, and everything else waits before any work is done for it.
 ``/api/health`` is never held back: it is how monitors see that the server is busy.
 """
 

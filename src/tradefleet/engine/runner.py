@@ -244,8 +244,8 @@ class Engine:
 
     def bot_changed(self, _bot_id: int) -> None:
         """A bot was created, edited, started, stopped or deleted in the database: run a
-        cycle now, whose sync reloads it (call on the loop; the API's threads use
-        ``anyio.from_thread.run_sync``). Nothing waits: the cycle's locks keep the order."""
+        cycle now, whose sync reloads it (call on the loop, as the API's routes do once
+        their write is committed). Nothing waits: the cycle's locks keep the order."""
         self._wake.set()
 
     async def reload_settings(self) -> None:

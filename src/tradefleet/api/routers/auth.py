@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from sqlalchemy.orm import Session
 
 from tradefleet.api.auth import COOKIE_NAME, check_credentials, create_access_token
-from tradefleet.api.deps import ContextDep, SessionDep, get_current_user
+from tradefleet.api.deps import ContextDep, get_current_user
 from tradefleet.api.schemas.auth import LoginRequest, Token
 from tradefleet.api.schemas.common import error_responses
 
@@ -15,9 +16,8 @@ _LOGIN_RESPONSES = error_responses(429)
 
 
 @router.post("/login", responses=_LOGIN_RESPONSES)
-def login(
+async def login(
     body: LoginRequest,
-    session: SessionDep,
     context: ContextDep,
     request: Request,
     response: Response,
@@ -34,12 +34,20 @@ def login(
             detail=f"too many failed logins: try again in {wait} s",
             headers={"Retry-After": str(wait)},
         )
-    if not check_credentials(session, settings, body.username, body.password.get_secret_value()):
+    key = context.signing_key
+
+    def sign_in(session: Session) -> str | None:
+        """The new token, or None for wrong credentials (bcrypt is slow: not on the loop)."""
+        password = body.password.get_secret_value()
+        if not check_credentials(session, settings, body.username, password):
+            return None
+        return create_access_token(key.get(), settings.token_minutes, password_id=key.password_id())
+
+    token = await context.database.read(sign_in)
+    if token is None:
         context.login_throttle.failed(client, body.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
     context.login_throttle.succeeded(client, body.username)
-    key = context.signing_key
-    token = create_access_token(key.get(), settings.token_minutes, password_id=key.password_id())
     response.set_cookie(
         COOKIE_NAME,
         token,
@@ -55,6 +63,6 @@ def login(
 @router.post(
     "/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(get_current_user)]
 )
-def logout(response: Response) -> None:
+async def logout(response: Response) -> None:
     """Clear the web UI's cookie (a bearer token simply expires)."""
     response.delete_cookie(COOKIE_NAME, path="/api", httponly=True, samesite="strict")

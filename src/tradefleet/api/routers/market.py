@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from tradefleet.api.deps import MarketDep, SessionDep, SettingsDep
+from tradefleet.api.deps import DatabaseDep, MarketDep, SettingsDep
 from tradefleet.api.errors import guarded, invalid
 from tradefleet.api.schemas.common import Timeframe, error_responses
 from tradefleet.api.schemas.market import (
@@ -61,11 +62,16 @@ async def read_ticker(product_id: str, market: MarketDep) -> TickerPublic:
 
 
 @router.get("/balances")
-def read_balances(session: SessionDep, settings: SettingsDep) -> BalancesPublic:
+async def read_balances(db: DatabaseDep, settings: SettingsDep) -> BalancesPublic:
     """The paper account; in live mode the exchange account is the truth (see its site)."""
     if settings.mode is not Mode.PAPER:
         raise ConflictError("balances are kept here in paper mode only")
-    data = [
+    data = await db.read(_paper_balances)
+    return BalancesPublic(mode=settings.mode.value, data=data)
+
+
+def _paper_balances(session: Session) -> list[BalancePublic]:
+    return [
         BalancePublic(
             currency=row.currency,
             total=row.total,
@@ -75,4 +81,3 @@ def read_balances(session: SessionDep, settings: SettingsDep) -> BalancesPublic:
         )
         for row in records.paper_balances(session)
     ]
-    return BalancesPublic(mode=settings.mode.value, data=data)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from tradefleet.api.bridge import on_loop
-from tradefleet.api.deps import BotDep, EngineDep, PositionDep, SessionDep
+from tradefleet.api.deps import DatabaseDep, EngineDep
+from tradefleet.api.errors import guarded
 from tradefleet.api.schemas.common import (
     CursorText,
     Limit,
@@ -22,6 +22,7 @@ from tradefleet.api.schemas.positions import (
     PositionsPublic,
     PositionStatus,
 )
+from tradefleet.services import bots as bot_service
 from tradefleet.services import records
 
 router = APIRouter(tags=["positions"], responses=error_responses(404, 409, 503))
@@ -43,8 +44,8 @@ def _page(
 
 
 @router.get("/positions")
-def read_positions(
-    session: SessionDep,
+async def read_positions(
+    db: DatabaseDep,
     *,
     bot_id: RowIdFilter = None,
     status: PositionStatus | None = None,
@@ -53,37 +54,49 @@ def read_positions(
     cursor: CursorText = None,
 ) -> PositionsPublic:
     """Deals of every bot (or one), newest opened first; ``count`` is the number matching."""
-    return _page(session, bot_id, status=status, limit=limit, offset=offset, cursor=cursor)
+    return await db.read(
+        lambda session: _page(
+            session, bot_id, status=status, limit=limit, offset=offset, cursor=cursor
+        )
+    )
 
 
 @router.get("/bots/{bot_id}/positions")
-def read_bot_positions(
-    bot: BotDep,
-    session: SessionDep,
+async def read_bot_positions(
+    bot_id: RowId,
+    db: DatabaseDep,
     *,
     status: PositionStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
     cursor: CursorText = None,
 ) -> PositionsPublic:
-    return _page(session, bot.id, status=status, limit=limit, offset=offset, cursor=cursor)
+    def of_bot(session: Session) -> PositionsPublic:
+        bot = bot_service.get_bot(session, bot_id)
+        return _page(session, bot.id, status=status, limit=limit, offset=offset, cursor=cursor)
+
+    return await db.read(of_bot)
 
 
 @router.get("/positions/{position_id}")
-def read_position(position_id: RowId, session: SessionDep) -> PositionDetail:
+async def read_position(position_id: RowId, db: DatabaseDep) -> PositionDetail:
     """One deal with its orders, each with its fills."""
-    position = records.get_position_with_orders(session, position_id)
-    return PositionDetail.model_validate(position)
+    return await db.read(
+        lambda session: PositionDetail.model_validate(
+            records.get_position_with_orders(session, position_id)
+        )
+    )
 
 
 @router.post("/positions/{position_id}/close")
-def close_position(position: PositionDep, session: SessionDep, engine: EngineDep) -> PositionPublic:
+async def close_position(position_id: RowId, db: DatabaseDep, engine: EngineDep) -> PositionPublic:
     """Cancel the deal's resting orders and sell what it holds at market (409 when closed).
 
     In paper mode the sell fills at the next candle's open, so the answer may still show the
     deal open; it closes when that fill arrives.
     """
-    records.require_open(position)
-    on_loop(engine.close_position, position.id, what=f"close position {position.id}")
-    session.refresh(position)
-    return PositionPublic.model_validate(position)
+    await db.read(lambda session: records.require_open(records.get_position(session, position_id)))
+    await guarded(engine.close_position(position_id), f"close position {position_id}")
+    return await db.read(
+        lambda session: PositionPublic.model_validate(records.get_position(session, position_id))
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from tradefleet.api.bridge import on_loop
-from tradefleet.api.deps import EngineDep, SessionDep, SettingsDep, WriteSessionDep
+from tradefleet.api.deps import DatabaseDep, EngineDep, SettingsDep
+from tradefleet.api.errors import guarded
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.schemas.settings import FeesPublic, SettingsPublic, SettingsUpdate
 from tradefleet.config import Settings
@@ -35,24 +35,31 @@ def _public(settings: Settings, fees: FeeSchedule, session: Session) -> Settings
 
 
 @router.get("")
-def read_settings(session: SessionDep, settings: SettingsDep) -> SettingsPublic:
-    return _public(settings, fee_service.load_fees(session, settings), session)
+async def read_settings(db: DatabaseDep, settings: SettingsDep) -> SettingsPublic:
+    return await db.read(
+        lambda session: _public(settings, fee_service.load_fees(session, settings), session)
+    )
 
 
 @router.put("")
-def update_settings(
-    body: SettingsUpdate, session: WriteSessionDep, settings: SettingsDep, engine: EngineDep
+async def update_settings(
+    body: SettingsUpdate, db: DatabaseDep, settings: SettingsDep, engine: EngineDep
 ) -> SettingsPublic:
     """Store new fee rates (omitted ones stay) and have the engine use them at once."""
     changes = body.fees.model_dump(exclude_none=True)
-    current = fee_service.load_fees(session, settings)
-    fees = fee_service.save_fees(
-        session,
-        FeeSchedule(
-            taker=changes.get("taker", current.taker),
-            maker=changes.get("maker", current.maker),
-            slippage=changes.get("slippage", current.slippage),
-        ),
-    )
-    on_loop(engine.reload_settings, what="reload the settings")
-    return _public(settings, fees, session)
+
+    def store(session: Session) -> SettingsPublic:
+        current = fee_service.load_fees(session, settings)
+        fees = fee_service.save_fees(
+            session,
+            FeeSchedule(
+                taker=changes.get("taker", current.taker),
+                maker=changes.get("maker", current.maker),
+                slippage=changes.get("slippage", current.slippage),
+            ),
+        )
+        return _public(settings, fees, session)
+
+    stored = await db.write(store)
+    await guarded(engine.reload_settings(), "reload the settings")
+    return stored

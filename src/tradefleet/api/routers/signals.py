@@ -5,9 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from tradefleet.api.deps import BotDep, SessionDep
-from tradefleet.api.schemas.common import CursorText, Limit, Offset, error_responses, read_cursor
+from tradefleet.api.deps import DatabaseDep
+from tradefleet.api.schemas.common import (
+    CursorText,
+    Limit,
+    Offset,
+    RowId,
+    error_responses,
+    read_cursor,
+)
 from tradefleet.api.schemas.signals import SignalPublic, SignalsPublic
+from tradefleet.services import bots as bot_service
 from tradefleet.services import records
 
 router = APIRouter(tags=["signals"], responses=error_responses(404))
@@ -26,19 +34,23 @@ def _page(
 
 
 @router.get("/signals")
-def read_signals(
-    session: SessionDep, limit: Limit = 100, offset: Offset = 0, cursor: CursorText = None
+async def read_signals(
+    db: DatabaseDep, limit: Limit = 100, offset: Offset = 0, cursor: CursorText = None
 ) -> SignalsPublic:
     """Signals of every bot, newest candle first (then newest row)."""
-    return _page(session, None, limit, offset, cursor)
+    return await db.read(lambda session: _page(session, None, limit, offset, cursor))
 
 
 @router.get("/bots/{bot_id}/signals")
-def read_bot_signals(
-    bot: BotDep,
-    session: SessionDep,
+async def read_bot_signals(
+    bot_id: RowId,
+    db: DatabaseDep,
     limit: Limit = 100,
     offset: Offset = 0,
     cursor: CursorText = None,
 ) -> SignalsPublic:
-    return _page(session, bot.id, limit, offset, cursor)
+    def of_bot(session: Session) -> SignalsPublic:
+        bot = bot_service.get_bot(session, bot_id)
+        return _page(session, bot.id, limit, offset, cursor)
+
+    return await db.read(of_bot)

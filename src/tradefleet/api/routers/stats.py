@@ -1,8 +1,8 @@
 """Performance of one bot and totals across bots, valued at the market's last prices.
 
-Plain ``def`` routes (FastAPI's thread pool): the database work never holds the event
-loop, and the totals read the history as per-bot sums (``services.deal_figures``), not one
-object per deal.
+Each answer is worked out in one worker thread (``Database``), which asks the market on
+the event loop in between; the totals read the history as per-bot sums
+(``services.deal_figures``), not one object per deal.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from decimal import Decimal
 
 import anyio.from_thread
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
-from tradefleet.api.deps import BotDep, MarketDep, SessionDep
-from tradefleet.api.schemas.common import error_responses
+from tradefleet.api.deps import DatabaseDep, MarketDep
+from tradefleet.api.schemas.common import RowId, error_responses
 from tradefleet.api.schemas.stats import BotStatsPublic, QuoteTotalsPublic, StatsPublic
 from tradefleet.engine.protocols import MarketView
+from tradefleet.services import bots as bot_service
 from tradefleet.services import deal_figures
 from tradefleet.stats import bot_share, bot_stats, is_closed, quote_currency_of, sum_by_quote
 
@@ -48,7 +50,22 @@ def last_prices(market: MarketView, deals: Iterable[deal_figures.DealRow]) -> di
 
 
 @router.get("/bots/{bot_id}/stats")
-def read_bot_stats(bot: BotDep, session: SessionDep, market: MarketDep) -> BotStatsPublic:
+async def read_bot_stats(bot_id: RowId, db: DatabaseDep, market: MarketDep) -> BotStatsPublic:
+    return await db.read(lambda session: _bot_stats(session, bot_id, market))
+
+
+@router.get("/stats")
+async def read_stats(db: DatabaseDep, market: MarketDep) -> StatsPublic:
+    """Totals of every bot, one entry per quote currency.
+
+    A deleted bot's closed deals still count (their PnL and fees are in the account's
+    balances), but the bot itself and its budget do not.
+    """
+    return await db.read(lambda session: _fleet_stats(session, market))
+
+
+def _bot_stats(session: Session, bot_id: int, market: MarketView) -> BotStatsPublic:
+    bot = bot_service.get_bot(session, bot_id)
     deals = deal_figures.deals_of(session, bot.id)
     compound = bool((bot.strategy_config or {}).get("compound_profits", False))
     stats = bot_stats(
@@ -61,13 +78,7 @@ def read_bot_stats(bot: BotDep, session: SessionDep, market: MarketDep) -> BotSt
     return BotStatsPublic.model_validate({"bot_id": bot.id, **asdict(stats)})
 
 
-@router.get("/stats")
-def read_stats(session: SessionDep, market: MarketDep) -> StatsPublic:
-    """Totals of every bot, one entry per quote currency.
-
-    A deleted bot's closed deals still count (their PnL and fees are in the account's
-    balances), but the bot itself and its budget do not.
-    """
+def _fleet_stats(session: Session, market: MarketView) -> StatsPublic:
     fleet = deal_figures.fleet(session)
     everyone, closed, still_open = fleet.bots, fleet.closed, fleet.open_deals
     session.rollback()  # the reads are done: hold no snapshot while asking the market

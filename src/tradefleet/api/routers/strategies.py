@@ -14,13 +14,13 @@ router = APIRouter(prefix="/strategies", tags=["strategies"], responses=error_re
 
 
 @router.get("")
-def read_strategies() -> StrategiesPublic:
+async def read_strategies() -> StrategiesPublic:
     definitions = StrategyRegistry.definitions()
     return StrategiesPublic(data=definitions, count=len(definitions))
 
 
 @router.get("/{strategy_id}")
-def read_strategy(strategy_id: str) -> StrategyDefinition:
+async def read_strategy(strategy_id: str) -> StrategyDefinition:
     try:
         return StrategyRegistry.get(strategy_id).definition
     except UnknownStrategyError:

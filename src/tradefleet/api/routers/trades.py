@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from tradefleet.api.deps import SessionDep
+from tradefleet.api.deps import DatabaseDep
 from tradefleet.api.schemas.common import read_cursor
 from tradefleet.api.schemas.positions import FillPublic, TradeQuery, TradesPublic
 from tradefleet.services import records
@@ -23,9 +24,13 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 @router.get("/trades")
-def read_trades(session: SessionDep, query: Annotated[TradeQuery, Query()]) -> TradesPublic:
+async def read_trades(db: DatabaseDep, query: Annotated[TradeQuery, Query()]) -> TradesPublic:
     """Fills with ``since <= time <= until``, newest first (then newest row); ``count`` is
     the number of all matching; page on with ``cursor`` = the answer's ``next_cursor``."""
+    return await db.read(lambda session: _page(session, query))
+
+
+def _page(session: Session, query: TradeQuery) -> TradesPublic:
     where = records.FillFilter(
         bot_id=query.bot_id,
         position_id=query.position_id,
