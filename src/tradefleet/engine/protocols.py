@@ -26,8 +26,9 @@ class MarketView(Protocol):
 class EngineControl(Protocol):
     """Bot lifecycle: every call takes effect at once, without a restart.
 
-    The coroutines run on the server's event loop; the API's worker threads reach them
-    through ``anyio.from_thread``. None of them does database work on the loop itself.
+    The coroutines run on the server's event loop, where the API's routes await them
+    (the stats' database work, in a worker thread, asks for prices through
+    ``anyio.from_thread``). None of them does database work on the loop itself.
     """
 
     @property
