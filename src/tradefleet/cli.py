@@ -1,4 +1,5 @@
-"""The ``tradefleet`` command: serve, strategies, bots, backtest, download-data.
+"""The ``tradefleet`` command: serve, strategies, bots, backtest, download-data,
+check-exchange.
 
 Bad input prints one clear line naming the field and exits with code 2, never a
 traceback. Bot commands work on the database directly; a running server picks the
@@ -18,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradefleet.backtest.command import _number, backtest_command
+from tradefleet.brokers.check_command import check_exchange_command
 from tradefleet.data.command import download_data_command
 from tradefleet.domain import ProductSpec
 from tradefleet.optimize.command import optimize_command
@@ -33,6 +35,7 @@ app.add_typer(bots_app, name="bots")
 app.command("backtest")(backtest_command)
 app.command("optimize")(optimize_command)
 app.command("download-data")(download_data_command)
+app.command("check-exchange")(check_exchange_command)
 console = Console()
 errors = Console(stderr=True)
 

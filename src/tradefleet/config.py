@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     exchange_api_url: str | None = None
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
+    api_key_file: Path | None = Field(
+        default=None, description="the JSON key file Coinbase offers when a key is created"
+    )
     admin_password: SecretStr | None = None
     jwt_secret: SecretStr | None = Field(
         default=None, description="token signing key; generated and stored when unset"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class FakeCoinbase:
     prices: dict[str, str] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    time_source: Callable[[], float] = time.time  # the fake's clock (unix seconds)
     app: web.Application = field(init=False)
     url: str = field(init=False, default="")
     _runner: web.AppRunner | None = field(init=False, default=None)
@@ -273,8 +275,8 @@ class FakeCoinbase:
         return web.json_response({"trades": [trade], "best_bid": price, "best_ask": price})
 
     async def _time(self, _request: web.Request) -> web.Response:
-        now = datetime.now(UTC)
-        seconds = now.timestamp()
+        seconds = self.time_source()
+        now = datetime.fromtimestamp(seconds, UTC)
         return web.json_response(
             {
                 "iso": now.isoformat().replace("+00:00", "Z"),

@@ -29,7 +29,8 @@ def _public(settings: Settings, fees: FeeSchedule, session: Session) -> Settings
         fees=FeesPublic(taker=fees.taker, maker=fees.maker, slippage=fees.slippage),
         paper_balances=stored or dict(settings.paper_balances),
         api_key_configured=bool(
-            key and key.get_secret_value() and secret and secret.get_secret_value()
+            (key and key.get_secret_value() and secret and secret.get_secret_value())
+            or settings.api_key_file
         ),
     )
 
