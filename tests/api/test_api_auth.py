@@ -327,7 +327,7 @@ def test_a_token_accepted_before_is_refused_once_it_expires(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A token's signature is checked once and remembered (``auth._checked_token``); its
+    """A token's signature is checked once and remembered (``auth._remembered_check``); its
     expiry is checked on every request all the same."""
     secret = load_jwt_secret(session_factory, settings)
     current = password_id(secret, session_factory, settings)
@@ -339,3 +339,11 @@ def test_a_token_accepted_before_is_refused_once_it_expires(
     assert client.get("/api/bots", headers=headers).status_code == 200
     monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: float(expires)))
     assert client.get("/api/bots", headers=headers).status_code == 401
+
+
+def test_a_long_token_is_refused_and_not_remembered(client: TestClient) -> None:
+    before = auth._remembered_check.cache_info().currsize
+    long_token = "x" * (auth.MAX_REMEMBERED_TOKEN + 1)
+    answer = client.get("/api/bots", headers={"Authorization": f"Bearer {long_token}"})
+    assert answer.status_code == 401
+    assert auth._remembered_check.cache_info().currsize == before

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradefleet.config import Settings
 from tradefleet.db.models import Setting
 
+MAX_REMEMBERED_TOKEN = 1024
 ADMIN_USERNAME = "admin"
 ADMIN_HASH_KEY = "admin_password_hash"
 JWT_SECRET_KEY = "jwt_secret"
@@ -124,19 +125,19 @@ def create_access_token(
 
 def token_subject(secret: str, token: str, password_id: str = "") -> str | None:
     """The user a valid, unexpired token for the current password names; None otherwise."""
-    checked = _checked_token(secret, token, password_id)
+    if len(token) <= MAX_REMEMBERED_TOKEN:
+        checked = _remembered_check(secret, token, password_id)
+    else:
+        checked = _checked_token(secret, token, password_id)
     if checked is None:
         return None
     subject, expires = checked
     return subject if time.time() < expires else None  # PyJWT's own rule, without leeway
 
 
-@functools.lru_cache(maxsize=4096)
 def _checked_token(secret: str, token: str, password_id: str) -> tuple[str, float] | None:
-    """A token's signature, claims and password, checked once, with when it expires (which
-    the caller checks each time): a client sends the same token with every request, and
-    this check was a tenth of a simple request's work. Keyed by the signing key and the
-    password too, so a new one of either checks every token again."""
+    """A token's signature, claims and password, with when it expires (which the caller
+    checks each time)."""
     try:
         claims = jwt.decode(
             token,
@@ -152,6 +153,13 @@ def _checked_token(secret: str, token: str, password_id: str) -> tuple[str, floa
     if subject != ADMIN_USERNAME or not isinstance(expires, int | float):
         return None
     return subject, float(expires)
+
+
+_remembered_check = functools.lru_cache(maxsize=4096)(_checked_token)
+"""``_checked_token`` once per token: a client sends the same token with every request, and
+the check was a tenth of a simple request's work. Keyed by the signing key and the
+password too, so a new one of either checks every token again; only tokens of up to
+``MAX_REMEMBERED_TOKEN`` characters (ours are about 250), so what it keeps stays small."""
 
 
 def password_id(secret: str, session_factory: sessionmaker[Session], settings: Settings) -> str:
