@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
+import pytest
 from api_testkit import HOUR, T0, RecordingEngine, Seeded, add_bot, add_position
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
+
+from tradefleet.market.base import MarketUnavailable
 
 
 def test_bot_stats_are_exact(api: TestClient, seeded: Seeded) -> None:
@@ -75,6 +79,23 @@ def test_without_last_prices_unrealized_is_null_not_wrong(
     assert (body["unrealized_pnl"], body["realized_pnl"]) == (None, "0.00896")
     totals = api.get("/api/stats").json()["totals"]
     assert (totals["BTC"]["unrealized_pnl"], totals["USD"]["unrealized_pnl"]) == (None, None)
+
+
+def test_an_exchange_outage_is_one_log_line_per_price_not_a_traceback(
+    api: TestClient, seeded: Seeded, engine: RecordingEngine, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    async def unavailable(product_id: str) -> Decimal:
+        raise MarketUnavailable(f"ExchangeNotAvailable: coinbase ticker {product_id} 503")
+
+    monkeypatch.setattr(engine.market, "last_price", unavailable)
+    caplog.set_level(logging.WARNING, logger="tradefleet.api.routers.stats")
+    assert api.get(f"/api/bots/{seeded.eth_bot}/stats").json()["unrealized_pnl"] is None
+    [record] = [r for r in caplog.records if r.name == "tradefleet.api.routers.stats"]
+    assert record.getMessage() == (
+        "no last price for ETH-BTC: ExchangeNotAvailable: coinbase ticker ETH-BTC 503"
+    )
+    assert record.exc_info is None
 
 
 def test_stats_with_no_bots(api: TestClient) -> None:

@@ -21,6 +21,7 @@ from tradefleet.api.deps import DatabaseDep, MarketDep
 from tradefleet.api.schemas.common import RowId, error_responses
 from tradefleet.api.schemas.stats import BotStatsPublic, QuoteTotalsPublic, StatsPublic
 from tradefleet.engine.protocols import MarketView
+from tradefleet.market.base import MarketUnavailable
 from tradefleet.services import bots as bot_service
 from tradefleet.services import deal_figures
 from tradefleet.stats import bot_share, bot_stats, is_closed, quote_currency_of, sum_by_quote
@@ -34,6 +35,8 @@ async def _fetch_prices(market: MarketView, product_ids: list[str]) -> dict[str,
     for product_id in product_ids:
         try:
             prices[product_id] = await market.last_price(product_id)
+        except MarketUnavailable as error:  # an outage, said by health: one line, no traceback
+            logger.warning("no last price for %s: %s", product_id, error)
         except Exception:
             logger.warning("no last price for %s", product_id, exc_info=True)
     return prices
