@@ -76,6 +76,30 @@ async def test_products_keep_coinbase_increments_exactly(
     assert fake_coinbase.count("/v2/currencies") == 2
 
 
+async def test_products_are_listed_again_each_time_they_are_asked_for(
+    fake_coinbase: FakeCoinbase, exchange_factory: Factory
+) -> None:
+    """New listings, delistings and changed increments show without a restart (the
+    market service asks hourly); candles of a delisted product are refused."""
+    fake_coinbase.add_product("ETH-BTC", base_increment="0.00000001")
+    fake_coinbase.add_product("BTC-USD")
+    source = exchange_factory()
+    assert sorted(p.product_id for p in await source.products()) == ["BTC-USD", "ETH-BTC"]
+    del fake_coinbase.products["BTC-USD"]
+    fake_coinbase.add_product("SOL-USD")
+    fake_coinbase.add_product("ETH-BTC", base_increment="0.0001")
+    products = {p.product_id: p for p in await source.products()}
+    assert sorted(products) == ["ETH-BTC", "SOL-USD"]
+    assert products["ETH-BTC"].base_increment == Decimal("0.0001")
+    with pytest.raises(UnknownProductError):
+        await source.fetch_candles("BTC-USD", "5m", None, 3)
+    fake_coinbase.fail(503, times=10, path="/market/products")
+    with pytest.raises(MarketUnavailable):
+        await source.products()
+    fake_coinbase.heal()
+    assert (await source.ticker("SOL-USD")) > 0  # the last good list still serves
+
+
 def test_market_to_spec_falls_back_to_ccxt_precision_and_limits() -> None:
     market = {
         "base": "ABC",

@@ -196,18 +196,20 @@ class ExchangeSource:
     async def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
         return await retrying(lambda: _mapped(fn), self._attempts, self._base_delay)
 
-    async def _load(self) -> dict[str, dict[str, Any]]:
-        """Download the markets once; concurrent first callers share the download."""
+    async def _load(self, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
+        """The markets, downloaded once (concurrent first callers share the download), or
+        again when ``fresh``; a failed download leaves the last list in place."""
         async with self._load_lock:
-            if self._markets is None:
-                raw = await self._call(self._client.load_markets)
+            if self._markets is None or fresh:
+                raw = await self._call(lambda: self._client.load_markets(reload=fresh))
                 markets: dict[str, dict[str, Any]] = {}
+                specs: dict[str, ProductSpec] = {}
                 for market in raw.values():
                     if market.get("spot") and market.get("active") is not False:
                         spec = market_to_spec(market, self._client.precisionMode)
                         markets[spec.product_id] = market
-                        self._specs[spec.product_id] = spec
-                self._markets = markets
+                        specs[spec.product_id] = spec
+                self._markets, self._specs = markets, specs
             return self._markets
 
     async def _symbol(self, product_id: str) -> str:
@@ -217,7 +219,10 @@ class ExchangeSource:
         return str(market["symbol"])
 
     async def products(self) -> list[ProductSpec]:
-        await self._load()
+        """The exchange's list as it is now: each call after the first downloads it again
+        (``MarketService`` asks hourly), so new listings, delistings and changed
+        increments are seen without a restart."""
+        await self._load(fresh=self._markets is not None)
         return list(self._specs.values())
 
     async def fetch_candles(
