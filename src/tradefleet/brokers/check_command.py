@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,7 +14,6 @@ from rich.table import Table
 if TYPE_CHECKING:
     from tradefleet.brokers.exchange_check import ExchangeReport
 
-BAD_INPUT = 2
 console = Console()
 errors = Console(stderr=True)
 
@@ -25,17 +24,13 @@ def check_exchange_command() -> None:
     Exit code 0 when the key can trade, 2 when something is wrong (the message says what).
     """
     from tradefleet.brokers.exchange_check import CheckFailedError, check_exchange
-    from tradefleet.config import get_settings
-    from tradefleet.redact import redact_text
+    from tradefleet.cli import BAD_INPUT, _settings, fail  # cli imports this module
 
-    try:
-        settings = get_settings()
-    except Exception as error:  # pydantic's ValidationError names the bad variable
-        _fail(f"invalid configuration: {redact_text(str(error))}")
+    settings = _settings()
     try:
         report = asyncio.run(check_exchange(settings))
     except CheckFailedError as error:
-        _fail(str(error))
+        fail(str(error))
     _show(report)
     if report.problems:
         for problem in report.problems:
@@ -44,11 +39,6 @@ def check_exchange_command() -> None:
             )
         raise typer.Exit(BAD_INPUT)
     console.print("[bold green]ok:[/] the key works for live trading", highlight=False)
-
-
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(BAD_INPUT)
 
 
 def _percent(rate: Decimal | None) -> str:

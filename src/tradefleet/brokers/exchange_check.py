@@ -21,7 +21,8 @@ from ccxt.base import errors as ccxt_errors
 from tradefleet.brokers.credentials import CredentialsError, KeyKind, load_credentials
 from tradefleet.brokers.exchange_client import private_client
 from tradefleet.config import Settings
-from tradefleet.money import ZERO, canonical, to_decimal
+from tradefleet.market.exchange import decimal_field
+from tradefleet.money import ZERO
 from tradefleet.redact import redact_text
 
 SKEW_WARNING_SECONDS = 5.0  # worth fixing: the bots see candle closes that much off
@@ -155,8 +156,8 @@ async def _fees(client: Any, report: ExchangeReport) -> None:
         raise CheckFailedError(f"could not read the fee tier: {_said(error)}") from None
     tier = answer.get("fee_tier") or {}
     report.fee_tier = str(tier.get("pricing_tier") or "")
-    report.taker_fee = _rate(tier.get("taker_fee_rate"))
-    report.maker_fee = _rate(tier.get("maker_fee_rate"))
+    report.taker_fee = _amount(tier.get("taker_fee_rate"))
+    report.maker_fee = _amount(tier.get("maker_fee_rate"))
     if report.taker_fee is None or report.maker_fee is None:
         report.problems.append("the exchange did not say the account's fee rates")
 
@@ -184,16 +185,15 @@ def _balance(account: dict[str, Any]) -> Balance:
     hold = (account.get("hold") or {}).get("value")
     return Balance(
         currency=str(account.get("currency") or "?"),
-        available=_rate(available) or ZERO,
-        hold=_rate(hold) or ZERO,
+        available=_amount(available) or ZERO,
+        hold=_amount(hold) or ZERO,
     )
 
 
-def _rate(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
+def _amount(value: Any) -> Decimal | None:
+    """The field as the market source reads it; a malformed one is unknown, not a crash."""
     try:
-        return canonical(to_decimal(value))
+        return decimal_field(value)
     except (ArithmeticError, ValueError, TypeError):
         return None
 

@@ -118,7 +118,7 @@ def make_client(exchange_id: str, api_url: str | None, *, rate_limit: bool = Tru
     return client
 
 
-def _decimal(value: Any) -> Decimal | None:
+def decimal_field(value: Any) -> Decimal | None:
     """Exact Decimal from an exchange field (string or float), None when absent or blank."""
     if value is None or value == "":
         return None
@@ -127,7 +127,7 @@ def _decimal(value: Any) -> Decimal | None:
 
 def _first(*values: Any) -> Decimal:
     for value in values:
-        parsed = _decimal(value)
+        parsed = decimal_field(value)
         if parsed is not None:
             return parsed
     raise ValueError("no value")
@@ -270,9 +270,9 @@ class ExchangeSource:
         symbol = await self._symbol(product_id)
         ticker = await self._call(lambda: self._client.fetch_ticker(symbol))
         info = ticker.get("info") or {}
-        price = _decimal(info.get("price") if isinstance(info, dict) else None)
+        price = decimal_field(info.get("price") if isinstance(info, dict) else None)
         if price is None:
-            price = _decimal(ticker.get("last") or ticker.get("close"))
+            price = decimal_field(ticker.get("last") or ticker.get("close"))
         if price is None or price <= 0:
             raise MarketError(f"no last price for {product_id}")
         return price
