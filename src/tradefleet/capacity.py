@@ -17,8 +17,8 @@ time answers 503 with ``Retry-After``; it never hangs.
   interval (1 ms, 0.2 ms) did not help either. Separate threads for reads and writes (3
   and 2) answered reads sooner but writes later, a worse p95 in all.
 - ``API_POOL``: a request holds a connection only while a worker thread runs its work,
-  so the threads plus the backtest workers and the login bound what is ever in use, and
-  no request waits for a connection. Its ``timeout`` is only a safety net, answered with
+  so the threads plus the backtest workers bound what is ever in use, and no request
+  waits for a connection. Its ``timeout`` is only a safety net, answered with
   503. On SQLite the API's writers have a pool of the same size of their own, whose
   transactions take the write lock when they begin (``BEGIN IMMEDIATE``).
 - ``ENGINE_POOL``: the engine uses one connection at a time (its cycle, a reload, a

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from anyio import CapacityLimiter, to_thread
@@ -58,7 +58,7 @@ class Database:
 
     reads: sessionmaker[Session]
     writes: sessionmaker[Session]
-    threads: ThreadShares = field(default_factory=ThreadShares)
+    threads: ThreadShares  # the app's one set: every request queues for the same threads
 
     async def read(self, work: Callable[[Session], T]) -> T:
         threads, _ = self.threads.limiters()
