@@ -24,14 +24,15 @@ from tradefleet.capacity import (
     HEALTH_SECONDS,
     LOCK_WAIT_SECONDS,
     SQLITE_API_BUSY_SECONDS,
+    SQLITE_ENGINE_BUSY_SECONDS,
 )
 from tradefleet.config import MarketKind, Settings
 from tradefleet.db.migrate import upgrade_database
 from tradefleet.db.models import Setting
 from tradefleet.db.session import (
-    api_session_factories,
     make_engine,
     make_session_factory,
+    read_write_factories,
     transaction,
 )
 from tradefleet.engine.runner import Engine
@@ -58,7 +59,7 @@ class Platform:
 def open_database(settings: Settings) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
     """Upgrade the schema to the newest revision; the API's sessions to read and write."""
     upgrade_database(settings.database_url)
-    return api_session_factories(
+    return read_write_factories(
         settings.database_url, API_POOL, SQLITE_API_BUSY_SECONDS, LOCK_WAIT_SECONDS
     )
 
@@ -109,12 +110,14 @@ async def build_platform(settings: Settings) -> Platform:
         bind(clock)
     market = MarketService(source, clock)
     grace = EXCHANGE_GRACE_SECONDS if settings.market is MarketKind.EXCHANGE else 0.0
-    # The engine's own connections take SQLite's write lock when a cycle begins (see
-    # db.session.make_engine); the API's short transactions keep the default.
-    engine_sessions = make_session_factory(
-        make_engine(settings.database_url, immediate=True, pool=ENGINE_POOL)
+    # The engine's own connections: its writes take SQLite's write lock when they begin
+    # (see db.session.make_engine), its reads (a sync, balances, fees) take none.
+    engine_reads, engine_writes = read_write_factories(
+        settings.database_url, ENGINE_POOL, SQLITE_ENGINE_BUSY_SECONDS
     )
-    engine = Engine(settings, engine_sessions, market, clock, grace_seconds=grace)
+    engine = Engine(
+        settings, engine_writes, market, clock, read_sessions=engine_reads, grace_seconds=grace
+    )
     health_sessions = make_session_factory(
         make_engine(settings.database_url, pool=HEALTH_POOL, busy_seconds=HEALTH_SECONDS)
     )

@@ -69,7 +69,8 @@ async def make_harness(url: str, clock: ManualClock | None = None) -> Harness:
     sessions = make_session_factory(make_engine(url))
     clock = clock or ManualClock(START + 1)
     market = MarketService(SimulatedSource(SEED, clock), clock)
-    engine = Engine(settings, make_session_factory(make_engine(url, immediate=True)), market, clock)
+    writes = make_session_factory(make_engine(url, immediate=True))
+    engine = Engine(settings, writes, market, clock, read_sessions=sessions)
     await engine.load()
     return Harness(engine, clock, sessions, market)
 

@@ -52,7 +52,7 @@ def create_app(
     write_sessions: sessionmaker[Session] | None = None,
 ) -> FastAPI:
     """The app on ``session_factory``. ``write_sessions`` (default: the same) are the
-    writers' (``db.session.api_session_factories``); ``health_sessions`` (default: the
+    writers' (``db.session.read_write_factories``); ``health_sessions`` (default: the
     same) the connection ``/api/health`` checks, kept apart so it always answers."""
     app = FastAPI(
         title="tradefleet",

@@ -54,7 +54,7 @@ class ThreadShares:
 @dataclass(frozen=True, slots=True)
 class Database:
     """The API's two session factories: plain reads, and writes (on SQLite a writer's
-    transaction takes the write lock when it begins, see ``api_session_factories``)."""
+    transaction takes the write lock when it begins, see ``read_write_factories``)."""
 
     reads: sessionmaker[Session]
     writes: sessionmaker[Session]

@@ -77,12 +77,14 @@ def _sqlite_pragmas(dbapi_connection: Any, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None  # the "begin" listener starts transactions
 
 
-def api_session_factories(
-    url: str, pool: PoolSize, busy_seconds: float, lock_wait_seconds: float
+def read_write_factories(
+    url: str, pool: PoolSize, busy_seconds: float, lock_wait_seconds: float | None = None
 ) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
-    """The API's sessions for reads and for writes. On SQLite a writer's transaction takes
-    the write lock when it begins (``BEGIN IMMEDIATE``): one that read first and then wrote
-    would fail outright if the engine committed in between. On PostgreSQL they are one."""
+    """Sessions for reads and for writes, each on a pool of ``pool``'s size. On SQLite a
+    writer's transaction takes the write lock when it begins (``BEGIN IMMEDIATE``): one
+    that read first and then wrote would fail outright if another writer committed in
+    between; a reader takes no lock at all (WAL), so nothing that only reads makes the
+    writers wait. On PostgreSQL they are one."""
     reads = make_session_factory(
         make_engine(url, pool=pool, busy_seconds=busy_seconds, lock_wait_seconds=lock_wait_seconds)
     )

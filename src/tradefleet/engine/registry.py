@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Text, cast, or_, select
+from sqlalchemy import Text, cast, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradefleet.db.models import Bot, Position
@@ -64,6 +64,14 @@ def content_marker(row: Sequence[Any]) -> str:
     return "\x1f".join(str(value) for value in row[1:])
 
 
+def _store_load_problems(writes: sessionmaker[Session], problems: dict[int, str]) -> None:
+    """Each unloadable bot's reason in its ``last_error`` (a bot deleted meanwhile is
+    simply not updated)."""
+    with transaction(writes) as session:
+        for bot_id, message in sorted(problems.items()):
+            session.execute(update(Bot).where(Bot.id == bot_id).values(last_error=message))
+
+
 class RuntimeRegistry:
     def __init__(self, market: MarketService) -> None:
         self._market = market
@@ -89,27 +97,39 @@ class RuntimeRegistry:
             return Catalog(None, f"market data unavailable: {error}")
 
     async def sync(
-        self, sessions: sessionmaker[Session], catalog: Catalog | None = None
+        self,
+        reads: sessionmaker[Session],
+        writes: sessionmaker[Session],
+        catalog: Catalog | None = None,
     ) -> str | None:
         """Load new or changed bots, drop deleted ones and idle stopped ones.
 
         When the market cannot list its products, loaded bots stay as they are, bots not
         loaded yet get the reason in ``last_error`` and are tried again next time; the
         reason is returned.
+
+        The bots are read in a transaction of ``reads``, which takes no lock (a sync runs
+        at every wake-up, and on SQLite a writer's transaction would hold every API write
+        back meanwhile); the reasons a bot could not be loaded are then stored in a short
+        transaction of ``writes``.
         """
         catalog = catalog if catalog is not None else await self.catalog()
-        await in_thread(lambda: self._sync_rows(sessions, catalog))
+        problems = await in_thread(lambda: self._sync_rows(reads, catalog))
+        if problems:
+            await in_thread(lambda: _store_load_problems(writes, problems))
         return catalog.unavailable
 
-    def _sync_rows(self, sessions: sessionmaker[Session], catalog: Catalog) -> None:
+    def _sync_rows(self, sessions: sessionmaker[Session], catalog: Catalog) -> dict[int, str]:
         """The database half of ``sync``: every bot that should run (active, or holding
         an open deal). A bot whose marker is unchanged costs one row of plain columns;
-        only new or changed ones are read in full and rebuilt."""
+        only new or changed ones are read in full and rebuilt. Returns the ``last_error``
+        of each bot that could not be loaded."""
         products, unavailable = catalog.products, catalog.unavailable
         open_deals = select(Position.bot_id).where(Position.status == "open")
         wanted = select(*MARKER_COLUMNS).where(
             Bot.deleted_at.is_(None), or_(Bot.is_active, Bot.id.in_(open_deals))
         )
+        problems: dict[int, str] = {}
         with transaction(sessions) as session:
             seen: set[int] = set()
             pending: list[tuple[Bot, str]] = []
@@ -122,14 +142,15 @@ class RuntimeRegistry:
                 bot = session.get(Bot, bot_id)
                 assert bot is not None  # read in this transaction a moment ago
                 if products is None:
-                    if bot_id not in self._runtimes:
-                        bot.last_error = unavailable
+                    if bot_id not in self._runtimes and unavailable is not None:
+                        problems[bot_id] = unavailable
                     continue
                 pending.append((bot, marker))
             if products is not None:
-                self._load_all(session, pending, products)
+                problems.update(self._load_all(session, pending, products))
             for bot_id in set(self._runtimes) - seen:
                 self.drop(bot_id)
+        return problems
 
     def changed_since_load(self, session: Session, bot_ids: list[int]) -> set[int]:
         """Of ``bot_ids``, those whose row changed since they were loaded, or that were
@@ -151,12 +172,18 @@ class RuntimeRegistry:
 
     def _load_all(
         self, session: Session, pending: list[tuple[Bot, str]], products: dict[str, ProductSpec]
-    ) -> None:
+    ) -> dict[int, str]:
         """Load bots in id order, their realised PnL read in one grouped query (at start,
-        one query per bot took 1.4 s for 1,000 bots on PostgreSQL)."""
+        one query per bot took 1.4 s for 1,000 bots on PostgreSQL); returns why each bot
+        that could not be loaded could not."""
         realized = realized_by_bot(session, [bot for bot, _ in pending])
+        problems: dict[int, str] = {}
         for bot, marker in pending:
-            self._load(session, bot, products.get(bot.product_id), marker, realized[bot.id])
+            product = products.get(bot.product_id)
+            problem = self._load(session, bot, product, marker, realized[bot.id])
+            if problem is not None:
+                problems[bot.id] = problem
+        return problems
 
     def _load(
         self,
@@ -165,7 +192,7 @@ class RuntimeRegistry:
         product: ProductSpec | None,
         marker: str,
         realized: Decimal,
-    ) -> None:
+    ) -> str | None:
         try:
             if product is None:
                 raise ValueError(f"unknown product {bot.product_id}")
@@ -173,14 +200,14 @@ class RuntimeRegistry:
         except Exception as error:  # a broken bot must not stop the others
             message = f"cannot load bot: {error}"
             log.warning("bot %s: %s", bot.id, message)
-            bot.last_error = message
             self._runtimes.pop(bot.id, None)
             self._markers[bot.id] = marker
             self.load_errors[bot.id] = message
-            return
+            return message
         self.load_errors.pop(bot.id, None)
         self._runtimes[bot.id] = runtime
         self._markers[bot.id] = marker
+        return None
 
     async def _products(self) -> dict[str, ProductSpec]:
         return {product.product_id: product for product in await self._market.products()}

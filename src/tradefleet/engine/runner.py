@@ -73,10 +73,14 @@ class Engine:
         market: MarketService,
         clock: Clock,
         *,
+        read_sessions: sessionmaker[Session] | None = None,
         grace_seconds: float = 0.0,
     ) -> None:
+        """``session_factory`` writes (on SQLite its transactions take the write lock when
+        they begin); ``read_sessions`` (default: the same) only read, and take no lock."""
         self._settings = settings
         self._sessions = session_factory
+        self._reads = read_sessions or session_factory
         self._market = market
         self._clock = clock
         self._grace = grace_seconds
@@ -98,12 +102,12 @@ class Engine:
         """Read balances, fees and bots from the database (``start`` does this first)."""
 
         def read() -> tuple[PaperAccount, FeeSchedule]:
-            with transaction(self._sessions) as session:
+            with transaction(self._reads) as session:
                 account = PaperAccount.load(session, self._settings.paper_balances)
                 return account, load_fees(session, self._settings)
 
         self.account, self.fees = await in_thread(read)
-        await self.registry.sync(self._sessions)
+        await self.registry.sync(self._reads, self._sessions)
 
     async def _reload_all(self) -> None:
         """Forget everything held in memory and read it again from the database."""
@@ -165,7 +169,7 @@ class Engine:
         catalog = await self.registry.catalog()
         candles = await self._fetch_all(self.registry.due(report.started_at), report)
         async with self._lock:
-            unavailable = await self.registry.sync(self._sessions, catalog)
+            unavailable = await self.registry.sync(self._reads, self._sessions, catalog)
             if unavailable is not None:
                 report.unavailable.append("products")
             due = self.registry.due(report.started_at)
@@ -173,11 +177,13 @@ class Engine:
             if missing:  # bots loaded or changed since the fetch above
                 candles.update(await self._fetch_all(missing, report))
             report.fetches = self._market.fetch_count - fetches_before
-            try:
-                traded = await in_thread(lambda: self._step_all(due, candles, report))
-            except Exception:
-                await self._reload_all()  # memory ran ahead of a rolled-back transaction
-                raise
+            traded: set[str] = set()
+            if due:  # a wake-up with nothing due (an edit mid-candle) writes nothing
+                try:
+                    traded = await in_thread(lambda: self._step_all(due, candles, report))
+                except Exception:
+                    await self._reload_all()  # memory ran ahead of a rolled-back transaction
+                    raise
             for product_id in sorted(traded):
                 self._market.after_trade(product_id)
             report.seconds = time.perf_counter() - started
@@ -251,7 +257,7 @@ class Engine:
     async def reload_settings(self) -> None:
 
         def read() -> FeeSchedule:
-            with transaction(self._sessions) as session:
+            with transaction(self._reads) as session:
                 return load_fees(session, self._settings)
 
         async with self._lock:
