@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+import orjson
+from sqlalchemy import JSON, Text, cast, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -86,9 +87,22 @@ def list_bots(session: Session, *, include_deleted: bool = False) -> list[Bot]:
 
 def live_bot_rows(session: Session, columns: Sequence[Any]) -> list[dict[str, Any]]:
     """``columns`` of every live bot by id, as plain dicts: a list of a thousand bots is
-    served without building (and tracking) a thousand ORM objects."""
-    query = select(*columns).where(Bot.deleted_at.is_(None)).order_by(Bot.id)
-    return [dict(row) for row in session.execute(query).mappings()]
+    served without building (and tracking) a thousand ORM objects. Read through the
+    connection (no ORM result layer) and JSON columns read as text and decoded by orjson,
+    which together took half the time of the plain ORM query."""
+    names = [column.key for column in columns]
+    json_names = [column.key for column in columns if isinstance(column.type, JSON)]
+    selected = [
+        cast(column, Text).label(column.key) if column.key in json_names else column
+        for column in columns
+    ]
+    query = select(*selected).where(Bot.deleted_at.is_(None)).order_by(Bot.id)
+    rows = [dict(zip(names, row, strict=True)) for row in session.connection().execute(query)]
+    for row in rows:
+        for name in json_names:
+            text = row[name]
+            row[name] = None if text is None else orjson.loads(text)
+    return rows
 
 
 def open_position_counts(session: Session) -> dict[int, int]:

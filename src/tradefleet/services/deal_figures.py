@@ -88,20 +88,16 @@ def open_deals(session: Session) -> dict[int, list[DealRow]]:
     query = select(Position.bot_id, *DEAL_COLUMNS).where(Position.status != CLOSED)
     query = query.order_by(Position.id)
     deals: dict[int, list[DealRow]] = {}
-    for bot_id, *columns in session.execute(query):
+    for bot_id, *columns in session.connection().execute(query):
         deals.setdefault(bot_id, []).append(DealRow(*columns))
     return deals
 
 
 def bots(session: Session) -> list[BotRow]:
     """Every bot, deleted ones included (their closed deals still count), by id."""
-    query = select(Bot.id, Bot.product_id, Bot.budget, Bot.is_active, Bot.deleted_at)
-    return [
-        BotRow(bot_id, product_id, budget, is_active, deleted=deleted_at is not None)
-        for bot_id, product_id, budget, is_active, deleted_at in session.execute(
-            query.order_by(Bot.id)
-        )
-    ]
+    deleted = Bot.deleted_at.is_not(None)
+    query = select(Bot.id, Bot.product_id, Bot.budget, Bot.is_active, deleted).order_by(Bot.id)
+    return [BotRow(*row) for row in session.connection().execute(query)]
 
 
 def closed_sums(
