@@ -12,8 +12,10 @@ would reach the database from the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -26,29 +28,89 @@ T = TypeVar("T")
 
 
 class ThreadShares:
-    """The API's worker threads, and how many of them writes may hold at once: a write can
-    wait seconds for a lock an engine cycle holds (SQLite's write lock, a bot's row), and
-    writes waiting so must never take every thread from the reads, which wait for
-    nothing. Otherwise reads and writes queue for the threads together, in order, so
-    under load neither kind waits much longer than the other. One set per event loop (a
-    limiter's waiters belong to the loop they wait on)."""
+    """The API's worker threads, given in the order requests ask for them; writes may hold
+    at most ``writes`` of them at once: a write can wait seconds for a lock an engine
+    cycle holds (SQLite's write lock, a bot's row), and writes waiting so must never take
+    every thread from the reads, which wait for nothing. A write that would pass that
+    share waits at the head of the line and lets the reads behind it go first; otherwise
+    nobody overtakes anybody. (Two limiters in a row, the write share and then the
+    threads, made a write queue twice, and writes took twice as long as reads under load.)
+    One set per event loop: its waiters belong to the loop they wait on."""
 
     def __init__(self, threads: int = API_THREADS, writes: int = API_WRITE_THREADS) -> None:
         if not 0 < writes < threads:
             raise ValueError(f"writes ({writes}) must leave reads a thread of {threads}")
         self._sizes = threads, writes
-        self._per_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[CapacityLimiter, CapacityLimiter]
-        ] = weakref.WeakKeyDictionary()
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadLine] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def limiters(self) -> tuple[CapacityLimiter, CapacityLimiter]:
-        """(every request's threads, the share writes may hold) on the running loop."""
+    def line(self) -> ThreadLine:
+        """The running loop's line."""
         loop = asyncio.get_running_loop()
-        pair = self._per_loop.get(loop)
-        if pair is None:
-            pair = CapacityLimiter(self._sizes[0]), CapacityLimiter(self._sizes[1])
-            self._per_loop[loop] = pair
-        return pair
+        line = self._per_loop.get(loop)
+        if line is None:
+            line = self._per_loop[loop] = ThreadLine(*self._sizes)
+        return line
+
+
+class ThreadLine:
+    """Threads handed out in arrival order (see ``ThreadShares``)."""
+
+    def __init__(self, threads: int, writes: int) -> None:
+        self._threads, self._writes = threads, writes
+        self._busy = self._busy_writes = 0
+        self._waiting: deque[tuple[bool, asyncio.Future[None]]] = deque()
+        self.limiter = CapacityLimiter(threads)  # never waited on: the line comes first
+
+    @contextlib.asynccontextmanager
+    async def turn(self, write: bool) -> AsyncIterator[None]:
+        """Hold a thread (a write also one of the writes' share) while the block runs."""
+        await self._acquire(write)
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            self._busy_writes -= write
+            self._hand_out()
+
+    async def _acquire(self, write: bool) -> None:
+        if not self._waiting and self._free_for(write):
+            self._take(write)
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (write, granted)
+        self._waiting.append(entry)
+        self._hand_out()  # a read behind writes held back by their share may go at once
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():  # given, then cancelled
+                self._busy -= 1
+                self._busy_writes -= write
+                self._hand_out()
+            else:
+                self._waiting.remove(entry)
+            raise
+
+    def _free_for(self, write: bool) -> bool:
+        return self._busy < self._threads and (not write or self._busy_writes < self._writes)
+
+    def _take(self, write: bool) -> None:
+        self._busy += 1
+        self._busy_writes += write
+
+    def _hand_out(self) -> None:
+        for entry in list(self._waiting):
+            if self._busy >= self._threads:
+                return
+            write, granted = entry
+            if granted.done():  # cancelled while waiting
+                self._waiting.remove(entry)
+            elif self._free_for(write):
+                self._waiting.remove(entry)
+                self._take(write)
+                granted.set_result(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +123,14 @@ class Database:
     threads: ThreadShares  # the app's one set: every request queues for the same threads
 
     async def read(self, work: Callable[[Session], T]) -> T:
-        threads, _ = self.threads.limiters()
-        return await to_thread.run_sync(_in_session, self.reads, work, limiter=threads)
+        line = self.threads.line()
+        async with line.turn(write=False):
+            return await to_thread.run_sync(_in_session, self.reads, work, limiter=line.limiter)
 
     async def write(self, work: Callable[[Session], T]) -> T:
-        threads, write_share = self.threads.limiters()
-        async with write_share:
-            return await to_thread.run_sync(_in_session, self.writes, work, limiter=threads)
+        line = self.threads.line()
+        async with line.turn(write=True):
+            return await to_thread.run_sync(_in_session, self.writes, work, limiter=line.limiter)
 
 
 def _in_session(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:

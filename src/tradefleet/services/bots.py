@@ -197,6 +197,15 @@ def update_bot(
     return bot
 
 
+def may_need_product(changes: BotChanges) -> bool:
+    """False when ``product_to_check`` is None whatever the bot: the caller need not read
+    the bot first (a rename or a new budget is one trip to the database, not two)."""
+    return any(
+        value is not None
+        for value in (changes.product_id, changes.strategy_type, changes.strategy_config)
+    )
+
+
 def product_to_check(bot: Bot, changes: BotChanges) -> str | None:
     """The product whose spec ``update_bot`` needs for ``changes``: a new product id, or
     the bot's own when it is (or becomes) a grid whose settings change; None: none."""

@@ -77,9 +77,11 @@ async def update_bot(
 ) -> BotPublic:
     """Change some fields; the config is re-validated and the engine reloads the bot."""
     changes = service.BotChanges(**body.model_dump(exclude_none=True))
-    wanted = await db.read(
-        lambda session: service.product_to_check(service.get_bot(session, bot_id), changes)
-    )
+    wanted = None
+    if service.may_need_product(changes):
+        wanted = await db.read(
+            lambda session: service.product_to_check(service.get_bot(session, bot_id), changes)
+        )
     product = await _product(market, wanted)  # no lock held while the market is asked
 
     def change(session: Session) -> BotPublic:
