@@ -8,9 +8,11 @@ time answers 503 with ``Retry-After``; it never hangs.
   (``tradefleet.api.admission``); more wait on the event loop, in order, and answer 503
   after ``ADMISSION_SECONDS``. The loop keeps answering ``/api/health`` meanwhile.
 - ``API_THREADS`` worker threads run the API's database work (``tradefleet.api.database``),
-  one trip per request; writes hold at most ``API_WRITE_THREADS`` of them, so writes
-  waiting for a lock (SQLite's write lock or a bot's row, while an engine cycle holds
-  it) never take every thread from the reads. Few threads is on purpose: the work is
+  one trip per request, handed out in arrival order; writes hold at most
+  ``API_WRITE_THREADS`` of them, so writes waiting for a lock (SQLite's write lock or a
+  bot's row, while an engine cycle holds it) never take every thread from the reads.
+  With 3 of 4 the share is rarely reached, so under load a write waits about as long
+  as a read (1 of 4 and 2 of 4 measured no better). Few threads is on purpose: the work is
   Python, under one interpreter lock, and more threads only take turns more often.
   Measured with ``bench/api_load.py`` on 2 cores, 2 to 16 threads were within the
   machine's run-to-run noise; 16 had the longest tail. A shorter interpreter switch
