@@ -102,6 +102,30 @@ async def test_a_waiter_cancelled_in_line_gives_nothing_away() -> None:
     await asyncio.gather(*(holder.task for holder in again))
 
 
+async def test_a_waiter_cancelled_as_it_was_given_a_thread_gives_it_back() -> None:
+    line = ThreadShares(threads=2, writes=1).line()
+    started: list[str] = []
+    a, b = Holder(line, "a", False, started), Holder(line, "b", False, started)
+    await settle()
+    late = Holder(line, "late", False, started)
+    await settle()
+    a.done.set()
+    await asyncio.sleep(0)  # a ends and hands its thread to "late", which has not run yet
+    await a.task
+    late.task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await late.task
+    assert started == ["a", "b"]
+    b.done.set()
+    await b.task
+    again = [Holder(line, name, False, started) for name in ("c", "d")]
+    await settle()
+    assert started == ["a", "b", "c", "d"]
+    for holder in again:
+        holder.done.set()
+    await asyncio.gather(*(holder.task for holder in again))
+
+
 def test_writes_must_leave_the_reads_a_thread() -> None:
     with pytest.raises(ValueError, match="leave reads a thread"):
         ThreadShares(threads=2, writes=2)

@@ -89,8 +89,9 @@ class ThreadLine:
                 self._busy -= 1
                 self._busy_writes -= write
                 self._hand_out()
-            else:
-                self._waiting.remove(entry)
+            else:  # still in line, unless a hand-out saw it cancelled and took it out
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(entry)
             raise
 
     def _free_for(self, write: bool) -> bool:
