@@ -225,3 +225,26 @@ async def test_bots_wait_for_the_product_list_while_the_market_is_down(
     await second.run(1, step=120)  # past the source's back-off
     assert second.engine.last_cycle.unavailable == []
     assert second.engine.registry.get(bot_id) is not None
+
+
+async def test_a_bot_failing_after_others_traded_in_the_cycle_keeps_their_balances(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Balances are written once, at the cycle's end: a later bot's failed step (whose
+    in-memory account changes are undone) must not drop the earlier bots' changes."""
+    harness = await make_harness(migrated_url)
+    trader = await create_bot(harness, "trader", "rsi", BUSY_CONFIGS["rsi"])
+    await create_bot(harness, "broken", "rsi", {"rsi_period": 13})  # steps after the trader
+    strategy_class = type(StrategyRegistry.create("rsi", {}))
+    real_signal_at = strategy_class.signal_at
+
+    def explode(self: TradingStrategy, *args: Any, **kwargs: Any) -> Any:
+        if self.params["rsi_period"] == 13:
+            raise ValueError("bad data in candle")
+        return real_signal_at(self, *args, **kwargs)
+
+    monkeypatch.setattr(strategy_class, "signal_at", explode)
+    await harness.run(240)
+    fills = [row for row in fill_rows(harness.sessions) if row[1] == trader]
+    assert len(fills) >= 4  # the trader bought and sold while the other bot kept failing
+    assert ledger_mismatches(harness.sessions) == []

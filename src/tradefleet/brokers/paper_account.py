@@ -77,10 +77,12 @@ class PaperAccount:
         return AccountSnapshot(balances, frozenset(self._stored))
 
     def restore(self, snapshot: AccountSnapshot) -> None:
-        """Undo in-memory changes after a failed bot step (its transaction rolled back)."""
+        """Undo in-memory changes after a failed bot step (its transaction rolled back).
+        What is marked changed stays marked: an engine cycle writes the balances once, at
+        its end, so the steps before the failed one still need theirs written (writing a
+        restored balance again is harmless)."""
         self._balances = dict(snapshot.balances)
         self._stored = set(snapshot.stored)
-        self._dirty.clear()
 
     def reserve(self, currency: str, amount: Decimal) -> None:
         balance = self.balance(currency)

@@ -160,9 +160,8 @@ def advance_bot(
             if events.fills:
                 writer.traded.add(runtime.product.product_id)
             if events.changed_orders or events.touched_deals:
-                with session.begin_nested():
+                with session.begin_nested():  # balances: written once, at the cycle's end
                     persist_step(session, runtime, events)
-                    ctx.account.flush(session)
         except Exception as error:  # one bot's failure must not stop the others
             log.exception("bot %s failed on candle %s", runtime.bot_id, candle.time)
             ctx.account.restore(snapshot)
