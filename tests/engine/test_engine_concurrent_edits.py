@@ -26,9 +26,13 @@ async def test_a_bot_stopped_after_the_sync_sits_the_cycle_out_and_never_buys(
     real_sync = RuntimeRegistry.sync
 
     async def sync_then_stop(
-        self: RuntimeRegistry, reads: object, writes: object, catalog: Catalog | None = None
+        self: RuntimeRegistry,
+        reads: object,
+        writes: object,
+        catalog: Catalog | None = None,
+        only: set[int] | None = None,
     ) -> str | None:
-        unavailable = await real_sync(self, reads, writes, catalog)  # type: ignore[arg-type]
+        unavailable = await real_sync(self, reads, writes, catalog, only)  # type: ignore[arg-type]
         with harness.sessions() as session:
             bot_service.set_active(session, bot_id, False)
         return unavailable
@@ -61,9 +65,13 @@ async def test_a_bot_edited_after_the_sync_is_reloaded_and_stepped_next(
     edits = iter([True])
 
     async def sync_then_edit(
-        self: RuntimeRegistry, reads: object, writes: object, catalog: Catalog | None = None
+        self: RuntimeRegistry,
+        reads: object,
+        writes: object,
+        catalog: Catalog | None = None,
+        only: set[int] | None = None,
     ) -> str | None:
-        unavailable = await real_sync(self, reads, writes, catalog)  # type: ignore[arg-type]
+        unavailable = await real_sync(self, reads, writes, catalog, only)  # type: ignore[arg-type]
         if next(edits, False):
             with harness.sessions() as session:
                 changes = bot_service.BotChanges(budget=Decimal("0.2"))

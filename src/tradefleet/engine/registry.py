@@ -101,8 +101,10 @@ class RuntimeRegistry:
         reads: sessionmaker[Session],
         writes: sessionmaker[Session],
         catalog: Catalog | None = None,
+        only: set[int] | None = None,
     ) -> str | None:
-        """Load new or changed bots, drop deleted ones and idle stopped ones.
+        """Load new or changed bots, drop deleted ones and idle stopped ones (of ``only``,
+        when given: the bots the API says it changed).
 
         When the market cannot list its products, loaded bots stay as they are, bots not
         loaded yet get the reason in ``last_error`` and are tried again next time; the
@@ -114,12 +116,14 @@ class RuntimeRegistry:
         transaction of ``writes``.
         """
         catalog = catalog if catalog is not None else await self.catalog()
-        problems = await in_thread(lambda: self._sync_rows(reads, catalog))
+        problems = await in_thread(lambda: self._sync_rows(reads, catalog, only))
         if problems:
             await in_thread(lambda: _store_load_problems(writes, problems))
         return catalog.unavailable
 
-    def _sync_rows(self, sessions: sessionmaker[Session], catalog: Catalog) -> dict[int, str]:
+    def _sync_rows(
+        self, sessions: sessionmaker[Session], catalog: Catalog, only: set[int] | None
+    ) -> dict[int, str]:
         """The database half of ``sync``: every bot that should run (active, or holding
         an open deal). A bot whose marker is unchanged costs one row of plain columns;
         only new or changed ones are read in full and rebuilt. Returns the ``last_error``
@@ -129,6 +133,8 @@ class RuntimeRegistry:
         wanted = select(*MARKER_COLUMNS).where(
             Bot.deleted_at.is_(None), or_(Bot.is_active, Bot.id.in_(open_deals))
         )
+        if only is not None:
+            wanted = wanted.where(Bot.id.in_(sorted(only)))
         problems: dict[int, str] = {}
         with transaction(sessions) as session:
             seen: set[int] = set()
@@ -148,7 +154,8 @@ class RuntimeRegistry:
                 pending.append((bot, marker))
             if products is not None:
                 problems.update(self._load_all(session, pending, products))
-            for bot_id in set(self._runtimes) - seen:
+            looked_at = set(self._runtimes) if only is None else set(self._runtimes) & only
+            for bot_id in looked_at - seen:
                 self.drop(bot_id)
         return problems
 

@@ -5,7 +5,7 @@ steps each bot watching it through the candles it has not seen yet (so a restart
 catches up instead of skipping). One bot's failure is recorded in its ``last_error``
 and the signal log and never stops the others. Control calls (start, stop, edit,
 delete, manual close) take effect at once; changes made directly in the database (the
-CLI) are picked up at the next cycle.
+CLI) are picked up at the next candle close, when every bot is read again.
 
 The event loop never waits on the database: every read and write runs in a worker
 thread (``in_thread``) while the loop keeps serving the API. The API writes bots in its
@@ -33,7 +33,7 @@ from tradefleet.deals.protocol import manager_for
 from tradefleet.domain import Candle, FeeSchedule
 from tradefleet.engine.cycle import CycleWriter, advance_bot
 from tradefleet.engine.events import StepEvents
-from tradefleet.engine.registry import RuntimeRegistry
+from tradefleet.engine.registry import Catalog, RuntimeRegistry
 from tradefleet.engine.stepper import StepContext, apply_intents
 from tradefleet.engine.store import persist_step
 from tradefleet.engine.threads import in_thread
@@ -86,6 +86,8 @@ class Engine:
         self._grace = grace_seconds
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._told: set[int] = set()  # bots the API changed since the last sync
+        self._full_sync_due = 0.0  # a candle close: every bot is read again from then on
         self._task: asyncio.Task[None] | None = None
         self._retry_index = 0
         self.account = PaperAccount({})
@@ -107,11 +109,12 @@ class Engine:
                 return account, load_fees(session, self._settings)
 
         self.account, self.fees = await in_thread(read)
-        await self.registry.sync(self._reads, self._sessions)
+        await self._sync()
 
     async def _reload_all(self) -> None:
         """Forget everything held in memory and read it again from the database."""
         self.registry.clear()
+        self._full_sync_due = 0.0
         await self.load()
 
     @contextlib.asynccontextmanager
@@ -169,7 +172,7 @@ class Engine:
         catalog = await self.registry.catalog()
         candles = await self._fetch_all(self.registry.due(report.started_at), report)
         async with self._lock:
-            unavailable = await self.registry.sync(self._reads, self._sessions, catalog)
+            unavailable = await self._sync(catalog)
             if unavailable is not None:
                 report.unavailable.append("products")
             due = self.registry.due(report.started_at)
@@ -184,12 +187,26 @@ class Engine:
                 except Exception:
                     await self._reload_all()  # memory ran ahead of a rolled-back transaction
                     raise
+            if report.changed:  # they sat out: read them again, whoever edited them
+                self._full_sync_due = 0.0
             for product_id in sorted(traded):
                 self._market.after_trade(product_id)
             report.seconds = time.perf_counter() - started
             self.last_cycle = report
             self.cycles += 1
             return report
+
+    async def _sync(self, catalog: Catalog | None = None) -> str | None:
+        """Every bot is read again at each candle close (so an edit made elsewhere, such as
+        the CLI, is picked up then); between closes, a wake-up reads only the bots the API
+        told about (``bot_changed``), not all of them for each edit."""
+        now = self._clock.now()
+        told, self._told = self._told, set()
+        if now < self._full_sync_due:
+            return await self.registry.sync(self._reads, self._sessions, catalog, only=told)
+        unavailable = await self.registry.sync(self._reads, self._sessions, catalog)
+        self._full_sync_due = self.registry.next_close(now)
+        return unavailable
 
     async def _fetch_all(
         self, due: dict[tuple[str, str], list[Any]], report: CycleReport
@@ -248,10 +265,11 @@ class Engine:
 
     # ---- control (EngineControl) -------------------------------------------------
 
-    def bot_changed(self, _bot_id: int) -> None:
+    def bot_changed(self, bot_id: int) -> None:
         """A bot was created, edited, started, stopped or deleted in the database: run a
         cycle now, whose sync reloads it (call on the loop, as the API's routes do once
         their write is committed). Nothing waits: the cycle's locks keep the order."""
+        self._told.add(bot_id)
         self._wake.set()
 
     async def reload_settings(self) -> None:
