@@ -25,7 +25,7 @@ time answers 503 with ``Retry-After``; it never hangs.
   transactions take the write lock when they begin (``BEGIN IMMEDIATE``).
 - ``ENGINE_POOL``: the engine uses one connection at a time (its cycle, a reload, a
   manual close); a few spare for the backtest workers' progress writes are not on it.
-  On SQLite its reads (a sync, balances, fees) have a pool of this size of their own,
+  On SQLite its reads (a sync, the fees) have a pool of this size of their own,
   whose transactions take no lock: only its writes make the API's writers wait.
 - ``HEALTH_POOL``: ``/api/health`` checks the database on a connection of its own, so a
   server busy to its limits still answers its monitor within ``HEALTH_SECONDS``.

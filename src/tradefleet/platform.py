@@ -111,7 +111,7 @@ async def build_platform(settings: Settings) -> Platform:
     market = MarketService(source, clock)
     grace = EXCHANGE_GRACE_SECONDS if settings.market is MarketKind.EXCHANGE else 0.0
     # The engine's own connections: its writes take SQLite's write lock when they begin
-    # (see db.session.make_engine), its reads (a sync, balances, fees) take none.
+    # (see db.session.make_engine), its reads (a sync, the fees) take none.
     engine_reads, engine_writes = read_write_factories(
         settings.database_url, ENGINE_POOL, SQLITE_ENGINE_BUSY_SECONDS
     )

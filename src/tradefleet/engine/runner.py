@@ -104,7 +104,8 @@ class Engine:
         """Read balances, fees and bots from the database (``start`` does this first)."""
 
         def read() -> tuple[PaperAccount, FeeSchedule]:
-            with transaction(self._reads) as session:
+            # a writer's session: the load seeds the currencies never seen before
+            with transaction(self._sessions) as session:
                 account = PaperAccount.load(session, self._settings.paper_balances)
                 return account, load_fees(session, self._settings)
 
