@@ -70,9 +70,7 @@ class ThreadLine:
         try:
             yield
         finally:
-            self._busy -= 1
-            self._busy_writes -= write
-            self._hand_out()
+            self._give_back(write)
 
     async def _acquire(self, write: bool) -> None:
         if not self._waiting and self._free_for(write):
@@ -86,9 +84,7 @@ class ThreadLine:
             await granted
         except asyncio.CancelledError:
             if granted.done() and not granted.cancelled():  # given, then cancelled
-                self._busy -= 1
-                self._busy_writes -= write
-                self._hand_out()
+                self._give_back(write)
             else:  # still in line, unless a hand-out saw it cancelled and took it out
                 with contextlib.suppress(ValueError):
                     self._waiting.remove(entry)
@@ -100,6 +96,11 @@ class ThreadLine:
     def _take(self, write: bool) -> None:
         self._busy += 1
         self._busy_writes += write
+
+    def _give_back(self, write: bool) -> None:
+        self._busy -= 1
+        self._busy_writes -= write
+        self._hand_out()
 
     def _hand_out(self) -> None:
         for entry in list(self._waiting):
