@@ -85,13 +85,8 @@ async def test_a_crash_inside_a_cycle_keeps_none_of_it(
     assert ledger_mismatches(second.sessions) == []
 
 
-async def test_a_failing_bot_is_recorded_and_the_others_trade_on(
-    migrated_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    harness = await make_harness(migrated_url)
-    broken = await create_bot(harness, "broken", "rsi", {"rsi_period": 13})
-    healthy = await create_bot(harness, "healthy", "rsi", {"rsi_period": 14})
-    await harness.run(1)
+def break_rsi_period_13(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every RSI bot with ``rsi_period`` 13 fails on each candle; the others run as ever."""
     strategy_class = type(StrategyRegistry.create("rsi", {}))
     real_signal_at = strategy_class.signal_at
 
@@ -101,6 +96,16 @@ async def test_a_failing_bot_is_recorded_and_the_others_trade_on(
         return real_signal_at(self, *args, **kwargs)
 
     monkeypatch.setattr(strategy_class, "signal_at", explode)
+
+
+async def test_a_failing_bot_is_recorded_and_the_others_trade_on(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = await make_harness(migrated_url)
+    broken = await create_bot(harness, "broken", "rsi", {"rsi_period": 13})
+    healthy = await create_bot(harness, "healthy", "rsi", {"rsi_period": 14})
+    await harness.run(1)
+    break_rsi_period_13(monkeypatch)
     reports = [await harness.run_one() for _ in range(3)]
     assert [(r.bots_stepped, r.errors) for r in reports] == [(1, 1)] * 3  # healthy one only
     with harness.sessions() as session:
@@ -235,15 +240,7 @@ async def test_a_bot_failing_after_others_traded_in_the_cycle_keeps_their_balanc
     harness = await make_harness(migrated_url)
     trader = await create_bot(harness, "trader", "rsi", BUSY_CONFIGS["rsi"])
     await create_bot(harness, "broken", "rsi", {"rsi_period": 13})  # steps after the trader
-    strategy_class = type(StrategyRegistry.create("rsi", {}))
-    real_signal_at = strategy_class.signal_at
-
-    def explode(self: TradingStrategy, *args: Any, **kwargs: Any) -> Any:
-        if self.params["rsi_period"] == 13:
-            raise ValueError("bad data in candle")
-        return real_signal_at(self, *args, **kwargs)
-
-    monkeypatch.setattr(strategy_class, "signal_at", explode)
+    break_rsi_period_13(monkeypatch)
     await harness.run(240)
     fills = [row for row in fill_rows(harness.sessions) if row[1] == trader]
     assert len(fills) >= 4  # the trader bought and sold while the other bot kept failing
