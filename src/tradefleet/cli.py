@@ -93,7 +93,7 @@ def serve(
             platform.app,
             host=host,
             port=port,
-            log_level="info",
+            log_level=settings.log_level.lower(),  # the access log too: one setting
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             **_proxy_options(settings),

@@ -29,6 +29,7 @@ class MarketKind(StrEnum):
 
 
 DEFAULT_PAPER_BALANCES = {"USD": Decimal(10000), "BTC": Decimal(1), "ETH": Decimal(10)}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -69,12 +70,22 @@ class Settings(BaseSettings):
     slippage: Decimal = Field(default=Decimal(0), ge=0, lt=1)
     paper_balances: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_PAPER_BALANCES))
     simulated_seed: int = 42
-    log_level: str = "INFO"
+    log_level: str = Field(
+        default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (the access log too)"
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="reverse proxies whose X-Forwarded-For/-Proto are believed: comma-"
         "separated IPs or CIDR networks; none by default (the peer address is the client)",
     )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}: use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

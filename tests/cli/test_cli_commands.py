@@ -10,7 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tradefleet.cli import app
-from tradefleet.config import get_settings
+from tradefleet.config import Settings, get_settings
 from tradefleet.db.models import Bot
 from tradefleet.db.session import make_engine, make_session_factory
 from tradefleet.services import bots as bot_service
@@ -155,3 +155,20 @@ def test_a_bad_setting_is_named_without_its_credentials(monkeypatch: pytest.Monk
     assert "invalid configuration" in result.stderr
     assert "input_value='http://***@host/'" in result.stderr
     assert "PASS" not in result.output
+
+
+@pytest.mark.parametrize(("given", "stored"), [("warning", "WARNING"), (" Debug ", "DEBUG")])
+def test_a_log_level_is_read_in_any_case(given: str, stored: str) -> None:
+    assert Settings(log_level=given).log_level == stored
+
+
+def test_an_unknown_log_level_is_refused_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADEFLEET_LOG_LEVEL", "verbose")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "log_level" in result.stderr
+    assert "unknown log level 'verbose': use one of DEBUG, INFO, WARNING" in result.stderr

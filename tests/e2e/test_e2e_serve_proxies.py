@@ -1,6 +1,7 @@
 """``tradefleet serve`` as a real process: X-Forwarded-For is believed only from
-``TRADEFLEET_TRUSTED_PROXIES``, the login throttle holds either way, and credentials in
-``TRADEFLEET_EXCHANGE_API_URL`` show neither in ``/api/health`` nor in the log."""
+``TRADEFLEET_TRUSTED_PROXIES``, the login throttle holds either way, credentials in
+``TRADEFLEET_EXCHANGE_API_URL`` show neither in ``/api/health`` nor in the log, and the
+log level governs the access log."""
 
 from __future__ import annotations
 
@@ -124,3 +125,16 @@ def test_exchange_credentials_show_neither_in_health_nor_in_the_log(tmp_path: Pa
         assert "127.0.0.1" in market["last_error"]
         assert "PASS" not in shown
         assert "TOKSECRET" not in shown
+
+
+def test_the_log_level_setting_governs_the_access_log_too(tmp_path: Path) -> None:
+    """At WARNING a request writes no log line (uvicorn's access log used to stay at INFO
+    whatever the setting said); at INFO each request is logged with its status."""
+    for level, logged in (("WARNING", False), ("INFO", True)):
+        workdir = tmp_path / level
+        workdir.mkdir()
+        with serving(workdir, TRADEFLEET_LOG_LEVEL=level) as (client, log):
+            assert client.get("/api/strategies").status_code in (200, 401)
+            time.sleep(0.3)  # the access line is written after the answer
+            text = log.read_text()
+        assert ('"GET /api/strategies HTTP/1.1"' in text) is logged, text
