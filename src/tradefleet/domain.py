@@ -30,11 +30,19 @@ class OrderType(StrEnum):
 
 
 class OrderStatus(StrEnum):
+    """A paper order is pending, open, then filled, cancelled or rejected. A live order
+    goes intent (stored, committed) -> sent (the request may have left) -> open ->
+    partly_filled -> filled / cancelled / rejected / expired, each step stored."""
+
     PENDING = "pending"  # recorded, not yet acknowledged by the broker (retry-safe)
+    INTENT = "intent"  # live: stored before anything is sent
+    SENT = "sent"  # live: the request may have reached the exchange; its answer is due
     OPEN = "open"  # accepted, resting or waiting for the next candle
+    PARTLY_FILLED = "partly_filled"  # live: some fills, the rest still working
     FILLED = "filled"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    EXPIRED = "expired"  # live: the exchange ended it unfilled (or part-filled)
 
 
 class OrderPurpose(StrEnum):

@@ -29,7 +29,8 @@ from tradefleet.db.session import make_engine
 from tradefleet.db.types import Money
 
 TABLES = {
-    "bots", "positions", "orders", "fills", "signals", "paper_balances", "settings", "backtests"
+    "bots", "positions", "orders", "order_events", "fills", "signals", "paper_balances",
+    "settings", "backtests",
 }  # fmt: skip
 
 
@@ -62,7 +63,7 @@ def _execute(url: str, *statements: str) -> None:
 
 
 def test_the_newest_revision_is_the_only_head() -> None:
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(database_url: str) -> None:

@@ -48,7 +48,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(slots=True)
 class Failure:
-    """One injected failure: ``kind`` is "status", "reset" or "cut"."""
+    """One injected failure: ``kind`` is "status", "reset" or "cut", before the request
+    is handled, or "after-status", "after-reset" or "after-cut": handled (an order is
+    made), then its answer lost."""
 
     kind: str
     status: int = 503
@@ -172,6 +174,17 @@ class FakeCoinbase:
         """Send headers and half a body, then close the socket."""
         self.failures.extend(Failure("cut", path=path) for _ in range(times))
 
+    def lose_answer(
+        self, kind: str = "cut", *, times: int = 1, path: str | None = None, status: int = 504
+    ) -> None:
+        """Handle the next ``times`` matching requests (the exchange acts), then lose the
+        answer: ``kind`` "cut" (half a body), "reset" (no answer) or "status" (``status``
+        with an HTML body, as a gateway in front of the exchange would send)."""
+        body = f"<html><body><h1>{status} Gateway Time-out</h1></body></html>"
+        self.failures.extend(
+            Failure(f"after-{kind}", status, body, "text/html", path) for _ in range(times)
+        )
+
     def heal(self) -> None:
         self.failures.clear()
 
@@ -209,6 +222,9 @@ class FakeCoinbase:
         failure = self._next_failure(request.path)
         if failure is None:
             return await handler(request)
+        if failure.kind.startswith("after-"):
+            await handler(request)  # the exchange acted; now its answer is lost
+            failure.kind = failure.kind.removeprefix("after-")
         if failure.kind == "status":
             return web.Response(
                 status=failure.status, text=failure.body, content_type=failure.content_type

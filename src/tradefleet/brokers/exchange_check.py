@@ -89,7 +89,7 @@ async def check_exchange(settings: Settings, *, rate_limit: bool = True) -> Exch
             report.warnings.append(_skew_words(skew))
         await _permissions(client, report)
         await _fees(client, report)
-        report.balances = await _balances(client)
+        report.balances = await read_balances(client)
     finally:
         await client.close()
     return report
@@ -162,7 +162,8 @@ async def _fees(client: Any, report: ExchangeReport) -> None:
         report.problems.append("the exchange did not say the account's fee rates")
 
 
-async def _balances(client: Any) -> list[Balance]:
+async def read_balances(client: Any) -> list[Balance]:
+    """Every currency of the account, with what resting orders hold (every page)."""
     balances: list[Balance] = []
     cursor = ""
     for _page in range(100):  # 25,000 accounts: far beyond any real one

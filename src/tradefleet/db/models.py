@@ -147,7 +147,7 @@ class Order(Base):
     quote_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     limit_price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     trigger_price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     active_from: Mapped[int] = mapped_column(Integer)  # first candle time it may fill on
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -161,6 +161,19 @@ class Order(Base):
     fills: Mapped[list[Fill]] = relationship(
         back_populates="order", order_by="Fill.id", cascade="all, delete", passive_deletes=True
     )
+
+
+class OrderEvent(Base):
+    """One step of a live order's life (``domain.OrderStatus``), with what caused it."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order", "order_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Fill(Base):
