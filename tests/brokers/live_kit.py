@@ -47,11 +47,29 @@ class Live:
     key: ExchangeCredentials
     gateways: list[ExchangeGateway]
 
-    def broker(self, retry_seconds: tuple[float, ...] = (0.1, 0.1)) -> LiveOrders:
-        """A live order service with its own ccxt client (a restart makes a new one)."""
+    def broker(
+        self,
+        retry_seconds: tuple[float, ...] = (0.1, 0.1),
+        *,
+        clock: list[float] | None = None,
+        waits: list[float] | None = None,
+    ) -> LiveOrders:
+        """A live order service with its own ccxt client (a restart makes a new one).
+        With ``clock`` (one number, seconds) the gateway's time is that number, and a
+        wait it makes moves it on at once and is noted in ``waits``."""
         url = self.exchange.account.fake.url
         client = private_client("coinbase", url, self.key, rate_limit=False)
-        gateway = ExchangeGateway(client, COINBASE)
+        if clock is None:
+            gateway = ExchangeGateway(client, COINBASE)
+        else:
+            now = clock
+
+            async def wait(seconds: float) -> None:
+                now[0] += seconds
+                if waits is not None:
+                    waits.append(seconds)
+
+            gateway = ExchangeGateway(client, COINBASE, sleep=wait, clock=lambda: now[0])
         self.gateways.append(gateway)
         return LiveOrders(self.sessions, gateway, retry_seconds=retry_seconds, sleep=no_pause)
 

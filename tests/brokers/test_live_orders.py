@@ -21,8 +21,9 @@ from tests.brokers.live_kit import (
     market_buy,
     take_profit,
 )
+from tests.fakes.coinbase_server import RATE_LIMIT_HTML
 
-from tradefleet.domain import OrderStatus
+from tradefleet.domain import FeeSchedule, OrderStatus
 
 
 @pytest.fixture
@@ -191,3 +192,33 @@ async def test_a_hand_cancel_on_the_exchange_is_read_back(live: Live) -> None:
     await broker.place(order_id, BTC_USD)
     live.exchange.cancel_by_hand(live.exchange.by_client("tf-1-1-t1").order_id)
     assert (await broker.refresh(order_id, BTC_USD)).status is OrderStatus.CANCELLED
+
+
+async def test_a_429_pauses_the_gateway_for_its_retry_after(live: Live) -> None:
+    live.exchange.account.fake.fail(
+        429, body=RATE_LIMIT_HTML, content_type="text/html", path=ORDERS_PATH,
+        headers={"Retry-After": "2"},
+    )  # fmt: skip
+    waits: list[float] = []
+    order_id = live.intend(market_buy("100.00"))
+    outcome = await live.broker(clock=[0.0], waits=waits).place(order_id, BTC_USD)
+    assert outcome.status is OrderStatus.FILLED
+    assert live.gateways[-1].pauses == [2.0]
+    assert waits == [2.0]  # the next request waited it out, and only that one
+    assert (live.creates_sent(), live.exchange.creates) == (2, 1)
+
+
+async def test_the_fee_rates_are_the_account_s_and_are_read_again_after_a_day(
+    live: Live,
+) -> None:
+    now = [1000.0]
+    gateway = live.broker(clock=now).gateway
+    summaries = "/transaction_summary"
+    assert await gateway.fees() == FeeSchedule(taker=Decimal("0.012"), maker=Decimal("0.006"))
+    now[0] += 23 * 3600
+    live.exchange.account.fee_tier.update(taker_fee_rate="0.008", maker_fee_rate="0.004")
+    assert (await gateway.fees()).taker == Decimal("0.012")  # within the day: kept
+    assert live.exchange.account.fake.count(summaries) == 1
+    now[0] += 2 * 3600
+    assert await gateway.fees() == FeeSchedule(taker=Decimal("0.008"), maker=Decimal("0.004"))
+    assert live.exchange.account.fake.count(summaries) == 2

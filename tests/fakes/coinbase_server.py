@@ -57,6 +57,7 @@ class Failure:
     body: str = UNAVAILABLE_BODY
     content_type: str = "application/json"
     path: str | None = None  # only requests whose path contains this
+    headers: dict[str, str] | None = None  # sent with a "status" failure
 
 
 @dataclass(slots=True)
@@ -160,10 +161,11 @@ class FakeCoinbase:
         body: str = UNAVAILABLE_BODY,
         content_type: str = "application/json",
         path: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Answer the next ``times`` matching requests with ``status`` and ``body``."""
         self.failures.extend(
-            Failure("status", status, body, content_type, path) for _ in range(times)
+            Failure("status", status, body, content_type, path, headers) for _ in range(times)
         )
 
     def reset_connection(self, *, times: int = 1, path: str | None = None) -> None:
@@ -227,7 +229,10 @@ class FakeCoinbase:
             failure.kind = failure.kind.removeprefix("after-")
         if failure.kind == "status":
             return web.Response(
-                status=failure.status, text=failure.body, content_type=failure.content_type
+                status=failure.status,
+                text=failure.body,
+                content_type=failure.content_type,
+                headers=failure.headers,
             )
         transport = request.transport
         if failure.kind == "cut":

@@ -149,15 +149,19 @@ async def _permissions(client: Any, report: ExchangeReport) -> None:
         report.warnings.append("the key may transfer funds out; trading needs only View and Trade")
 
 
-async def _fees(client: Any, report: ExchangeReport) -> None:
+async def read_fee_tier(client: Any) -> tuple[str, Decimal | None, Decimal | None]:
+    """The account's fee tier: its name, the taker and the maker rate (None if unsaid)."""
     try:
         answer = await client.v3PrivateGetBrokerageTransactionSummary()
     except ccxt_errors.BaseError as error:
         raise CheckFailedError(f"could not read the fee tier: {_said(error)}") from None
     tier = answer.get("fee_tier") or {}
-    report.fee_tier = str(tier.get("pricing_tier") or "")
-    report.taker_fee = _amount(tier.get("taker_fee_rate"))
-    report.maker_fee = _amount(tier.get("maker_fee_rate"))
+    taker, maker = _amount(tier.get("taker_fee_rate")), _amount(tier.get("maker_fee_rate"))
+    return str(tier.get("pricing_tier") or ""), taker, maker
+
+
+async def _fees(client: Any, report: ExchangeReport) -> None:
+    report.fee_tier, report.taker_fee, report.maker_fee = await read_fee_tier(client)
     if report.taker_fee is None or report.maker_fee is None:
         report.problems.append("the exchange did not say the account's fee rates")
 

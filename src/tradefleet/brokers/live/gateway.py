@@ -15,19 +15,26 @@ arrived whole; everything else is an unknown outcome, settled by asking the exch
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 
-from tradefleet.brokers.exchange_check import read_balances
+from tradefleet.brokers.exchange_check import read_balances, read_fee_tier
 from tradefleet.brokers.live.profiles import ExchangeProfile
-from tradefleet.domain import OrderStatus, OrderType, ProductSpec, Side
+from tradefleet.domain import FeeSchedule, OrderStatus, OrderType, ProductSpec, Side
 from tradefleet.market.exchange import decimal_field
 from tradefleet.money import ZERO
 
 REFUSALS_KEPT = 1000  # the newest refusals remembered, by client order id
+FEES_MAX_AGE = 24 * 3600.0  # the account's fee rates are read again after a day
+DEFAULT_RETRY_AFTER = 1.0  # a 429 that does not say how long to wait
+MAX_RETRY_AFTER = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +80,48 @@ class ExchangeFill:
 
 
 class ExchangeGateway:
-    """Orders on one exchange account through a signed ccxt client."""
+    """Orders on one exchange account through a signed ccxt client.
 
-    def __init__(self, client: Any, profile: ExchangeProfile) -> None:
+    The process has one gateway per account, shared by every live bot, so its client's
+    throttle (ccxt's, about 30 private requests a second on Coinbase: 34 ms a request)
+    is the one limit for the whole process; and a 429 pauses every request of it until
+    the ``Retry-After`` the exchange gave (1 s when it gave none).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        profile: ExchangeProfile,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client = client
         self._profile = profile
+        self._sleep = sleep
+        self._clock = clock
         self._refusals: dict[str, str] = {}
+        self._paused_until = 0.0
+        self._fees: tuple[float, FeeSchedule] | None = None
+        self.pauses: list[float] = []  # every wait a 429 asked for, for health and tests
         self._install_answer_hook()
+
+    async def fees(self, slippage: Decimal = ZERO) -> FeeSchedule:
+        """The account's own fee rates (the transaction summary), read again daily."""
+        now = self._clock()
+        if self._fees is None or now - self._fees[0] > FEES_MAX_AGE:
+            await self._turn()
+            _tier, taker, maker = await read_fee_tier(self._client)
+            if taker is None or maker is None:
+                raise ValueError("the exchange did not say the account's fee rates")
+            self._fees = (now, FeeSchedule(taker=taker, maker=maker, slippage=slippage))
+        return self._fees[1]
+
+    async def _turn(self) -> None:
+        """Wait out a pause the exchange asked for."""
+        delay = self._paused_until - self._clock()
+        if delay > 0:
+            await self._sleep(delay)
 
     @property
     def exchange_id(self) -> str:
@@ -90,6 +132,7 @@ class ExchangeGateway:
         (then ``refusal`` names it) or an unknown outcome."""
         self._refusals.pop(request.client_order_id, None)
         amount = request.quote_amount if request.base_amount is None else request.base_amount
+        await self._turn()
         order = await self._client.create_order(
             request.product.symbol,
             request.order_type.value,
@@ -108,6 +151,7 @@ class ExchangeGateway:
         return self._refusals.get(client_order_id)
 
     async def order(self, order_id: str, product: ProductSpec) -> ExchangeOrder:
+        await self._turn()
         found = await self._client.fetch_order(order_id, product.symbol)
         return self._order(found["info"])
 
@@ -116,6 +160,7 @@ class ExchangeGateway:
     ) -> ExchangeOrder | None:
         """The order made with ``client_order_id`` since ``since``, asked of the exchange
         (its recent orders of the product, every page), or None if it has none."""
+        await self._turn()
         listed = await self._client.fetch_orders(
             product.symbol, int(since.timestamp() * 1000), None, {"paginate": True}
         )
@@ -126,6 +171,7 @@ class ExchangeGateway:
         return None
 
     async def fills(self, order_id: str, product: ProductSpec) -> list[ExchangeFill]:
+        await self._turn()
         trades = await self._client.fetch_my_trades(
             product.symbol, None, None, {self._profile.fill_order_param: order_id, "paginate": True}
         )
@@ -134,15 +180,18 @@ class ExchangeGateway:
 
     async def open_orders(self) -> list[ExchangeOrder]:
         """Every open order of the account, all products (every page)."""
+        await self._turn()
         listed = await self._client.fetch_open_orders(None, None, None, {"paginate": True})
         return [self._order(entry["info"]) for entry in listed]
 
     async def balances(self) -> dict[str, Decimal]:
         """Each currency's total on the account: available plus what orders hold."""
+        await self._turn()
         return {balance.currency: balance.total for balance in await read_balances(self._client)}
 
     async def cancel(self, order_id: str, product: ProductSpec) -> None:
         """Ask for a cancel; what became of the order is learnt from ``order``."""
+        await self._turn()
         await self._client.cancel_order(order_id, product.symbol)
 
     async def close(self) -> None:
@@ -198,7 +247,12 @@ class ExchangeGateway:
         def handle_errors(*args: Any) -> Any:
             # ccxt's (code, reason, url, method, headers, body, response, request
             # headers, request body)
-            url, method, response, request_body = args[2], args[3], args[6], args[8]
+            code, url, method, headers = args[0], args[2], args[3], args[4]
+            response, request_body = args[6], args[8]
+            if code == 429:
+                wait = _retry_after(headers)
+                self.pauses.append(wait)
+                self._paused_until = max(self._paused_until, self._clock() + wait)
             if method == "POST" and isinstance(response, dict) and isinstance(request_body, str):
                 refused = describe(url, response)
                 client_order_id = _sent_value(request_body, id_key)
@@ -209,6 +263,23 @@ class ExchangeGateway:
             return original(*args)
 
         self._client.handle_errors = handle_errors
+
+
+def _retry_after(headers: Any) -> float:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date), bounded."""
+    value = None
+    if headers is not None:
+        value = next((v for k, v in dict(headers).items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return DEFAULT_RETRY_AFTER
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(str(value)).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return DEFAULT_RETRY_AFTER
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _sent_value(request_body: str, key: str) -> str | None:

@@ -118,6 +118,7 @@ class LiveOrders:
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
+        self.gateway = gateway
         self._retry_seconds = tuple(retry_seconds)
         self._sleep = sleep
 
