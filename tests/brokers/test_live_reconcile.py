@@ -143,3 +143,18 @@ async def test_an_unknown_tradefleet_order_and_a_missing_balance_are_reported(
         "order tf-999-1-t1 is open on the exchange but unknown here",
         "BTC: the open deals hold 0.0019762845, the account has 0.001",
     ]
+
+
+async def test_every_page_of_open_orders_is_read_past_ccxt_s_ten(live: Live) -> None:
+    """ccxt stops a listing after 10 pages unless told; then the orders past them would
+    each be read one by one (or, in a look-up, missed)."""
+    bot_id, deal_id = a_bot_with_a_deal(live)
+    broker = live.broker()
+    for n in range(23):
+        cid = f"tf-{bot_id}-1-t{n}"
+        order_id = live.intend(take_profit("0.01", f"{51000 + n}.00", cid=cid), bot_id, deal_id)
+        await broker.place(order_id, BTC_USD)
+    live.exchange.page_limit = 2  # 12 pages of open orders
+    report = await reconcile(live.sessions, broker, broker_gateway(live), PRODUCTS, [bot_id])
+    assert (report.checked, report.read, report.problems) == (23, 0, [])
+    assert live.exchange.account.fake.count("/historical/batch") == 12

@@ -78,6 +78,7 @@ class FakeOrders:
     fills: list[dict[str, Any]] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (client id, error)
     creates: int = 0  # create requests that made a new order
+    page_limit: int = 100  # the most orders or fills one page holds (tests lower it)
 
     def __post_init__(self) -> None:
         router = self.account.fake.app.router
@@ -317,7 +318,7 @@ class FakeOrders:
             and (since is None or order.created >= since)
         ]
         start = int(query.get("cursor") or 0)
-        limit = int(query.get("limit") or 100)
+        limit = min(int(query.get("limit") or 100), self.page_limit)
         page = chosen[start : start + limit]
         more = start + limit < len(chosen)
         return web.json_response(
@@ -343,7 +344,7 @@ class FakeOrders:
             and (not products or fill["product_id"] in products)
         ]
         start = int(query.get("cursor") or 0)
-        limit = int(query.get("limit") or 100)
+        limit = min(int(query.get("limit") or 100), self.page_limit)
         more = start + limit < len(chosen)
         return web.json_response(
             {"fills": chosen[start : start + limit], "cursor": str(start + limit) if more else ""}

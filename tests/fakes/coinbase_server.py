@@ -65,6 +65,7 @@ class RecordedRequest:
     method: str
     path: str
     query: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

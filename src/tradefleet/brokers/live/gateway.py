@@ -35,6 +35,9 @@ REFUSALS_KEPT = 1000  # the newest refusals remembered, by client order id
 FEES_MAX_AGE = 24 * 3600.0  # the account's fee rates are read again after a day
 DEFAULT_RETRY_AFTER = 1.0  # a 429 that does not say how long to wait
 MAX_RETRY_AFTER = 60.0
+# Every page of a listing: ccxt stops after 10 pages unless told (1,000 open orders on
+# Coinbase), which would hide orders from reconciliation and from a look-up.
+EVERY_PAGE = {"paginate": True, "paginationCalls": 1000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +165,7 @@ class ExchangeGateway:
         (its recent orders of the product, every page), or None if it has none."""
         await self._turn()
         listed = await self._client.fetch_orders(
-            product.symbol, int(since.timestamp() * 1000), None, {"paginate": True}
+            product.symbol, int(since.timestamp() * 1000), None, dict(EVERY_PAGE)
         )
         for entry in listed:
             info = entry.get("info") or {}
@@ -173,7 +176,7 @@ class ExchangeGateway:
     async def fills(self, order_id: str, product: ProductSpec) -> list[ExchangeFill]:
         await self._turn()
         trades = await self._client.fetch_my_trades(
-            product.symbol, None, None, {self._profile.fill_order_param: order_id, "paginate": True}
+            product.symbol, None, None, {self._profile.fill_order_param: order_id, **EVERY_PAGE}
         )
         fills = [self._fill(trade["info"]) for trade in trades]
         return [fill for fill in fills if fill.order_id == order_id]
@@ -181,7 +184,7 @@ class ExchangeGateway:
     async def open_orders(self) -> list[ExchangeOrder]:
         """Every open order of the account, all products (every page)."""
         await self._turn()
-        listed = await self._client.fetch_open_orders(None, None, None, {"paginate": True})
+        listed = await self._client.fetch_open_orders(None, None, None, dict(EVERY_PAGE))
         return [self._order(entry["info"]) for entry in listed]
 
     async def balances(self) -> dict[str, Decimal]:

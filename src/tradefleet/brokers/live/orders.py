@@ -106,7 +106,11 @@ def record_intent(
 
 
 class LiveOrders:
-    """Places, follows and cancels stored orders on the exchange (see the module rules)."""
+    """Places, follows and cancels stored orders on the exchange (see the module rules).
+
+    ``sessions`` must be a writer's factory: on SQLite its transactions take the write
+    lock when they begin (``make_engine(immediate=True)``), as every read-then-write here
+    does; several orders may be followed at once."""
 
     def __init__(
         self,
