@@ -37,7 +37,13 @@ from tradefleet.db.session import (
 )
 from tradefleet.engine.runner import Engine
 from tradefleet.market import build_source
-from tradefleet.market.base import AcceleratedClock, Clock, MarketSource, WallClock
+from tradefleet.market.base import (
+    AcceleratedClock,
+    Clock,
+    ExchangeClock,
+    MarketSource,
+    WallClock,
+)
 from tradefleet.market.service import MarketService
 
 log = logging.getLogger(__name__)
@@ -67,11 +73,17 @@ def open_database(settings: Settings) -> tuple[sessionmaker[Session], sessionmak
 async def market_clock(
     settings: Settings, sessions: sessionmaker[Session], source: MarketSource
 ) -> Clock:
-    """Real time for the exchange; for simulated/replay markets an accelerated clock whose
+    """The exchange's time for the exchange (``ExchangeClock``: this machine's clock
+    corrected by the measured skew); for simulated/replay markets an accelerated clock whose
     position survives restarts (stored in the settings table), so bots resume where they
     stopped instead of seeing time run backwards."""
     if settings.market is MarketKind.EXCHANGE:
-        return WallClock()
+        exchange_time = getattr(source, "exchange_time", None)
+        if not callable(exchange_time):
+            return WallClock()
+        clock = ExchangeClock(exchange_time)
+        await clock.measure()  # unreachable now: skew 0 until it answers (see health)
+        return clock
     wall_now = time.time()
     with transaction(sessions) as session:
         row = session.get(Setting, CLOCK_KEY)

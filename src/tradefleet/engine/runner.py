@@ -326,4 +326,13 @@ class Engine:
             "market_unavailable": list(report.unavailable),
             "bot_errors": len(self.registry.load_errors),
             "market": market,
+            "clock": _clock_health(self._clock),
         }
+
+
+def _clock_health(clock: Clock) -> dict[str, Any]:
+    """The exchange clock's skew; a simulated or replayed market's time otherwise."""
+    described = getattr(clock, "health", None)
+    if callable(described):
+        return dict(described())
+    return {"clock": type(clock).__name__, "now": round(clock.now(), 3)}

@@ -8,8 +8,9 @@ simulated or replayed market can run faster than the wall clock.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tradefleet.domain import Candle, ProductSpec
 
@@ -117,6 +118,62 @@ class WallClock:
     async def sleep_until(self, t: float) -> None:
         while (remaining := t - self.now()) > 0:
             await _sleep(remaining)
+
+
+class ExchangeClock:
+    """The exchange's time: this machine's clock corrected by the skew last measured
+    against the exchange's own (``measure``: the exchange's "now" in unix seconds).
+
+    Candle closes are the exchange's. On a machine whose clock is a minute behind, the
+    candle that "just closed" here closed a minute ago there, and on one a minute ahead
+    every request would be for a candle the exchange has not closed yet: the bots would
+    see nothing. The skew is measured at start (``measure``) and again before a wait when
+    the last measurement is older than ``every`` seconds; a failed measurement keeps the
+    last skew and says why in ``health``. The error of one measurement is at most half
+    the request's round trip.
+    """
+
+    def __init__(self, measure: Callable[[], Awaitable[float]], every: float = 600.0) -> None:
+        self._measure = measure
+        self._every = every
+        self.skew = 0.0  # the exchange's clock minus this machine's, in seconds
+        self.measured_at: float | None = None  # this machine's time of the last success
+        self._tried_at: float | None = None
+        self.last_error: str | None = None
+
+    def now(self) -> float:
+        return time.time() + self.skew
+
+    async def measure(self) -> None:
+        """Measure the skew again (never raises: a failure is kept in ``last_error``)."""
+        before = time.time()
+        self._tried_at = before
+        try:
+            exchange_now = await self._measure()
+        except Exception as error:  # the last skew stays; health says what happened
+            from tradefleet.redact import redact_text  # noqa: PLC0415
+
+            self.last_error = redact_text(f"{type(error).__name__}: {error}")[:300]
+            return
+        after = time.time()
+        self.skew = exchange_now - (before + after) / 2
+        self.measured_at, self.last_error = after, None
+
+    async def sleep_until(self, t: float) -> None:
+        if self._tried_at is None or time.time() - self._tried_at >= self._every:
+            await self.measure()
+        while (remaining := t - self.now()) > 0:
+            await _sleep(min(remaining, self._every))
+            if time.time() - (self._tried_at or 0.0) >= self._every:
+                await self.measure()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "clock": "exchange",
+            "skew_seconds": round(self.skew, 3),
+            "measured_at": self.measured_at,
+            "last_error": self.last_error,
+        }
 
 
 class AcceleratedClock:

@@ -37,6 +37,11 @@ T = TypeVar("T")
 OHLCV_PAGE_LIMIT: dict[str, int] = {"coinbase": 300}
 """Candles per request, per exchange (Coinbase refuses more than ~350)."""
 _DEFAULT_PAGE_LIMIT = 300
+EXCHANGE_TIME: dict[str, tuple[str, str]] = {
+    "coinbase": ("v3PublicGetBrokerageTime", "epochMillis")
+}
+"""Where an exchange tells its time to the millisecond: (ccxt method, answer field);
+ccxt's ``fetch_time`` (Coinbase's: whole seconds) for the others."""
 _DECIMAL_PLACES, _TICK_SIZE = 2, 4  # ccxt precision modes
 
 
@@ -276,6 +281,15 @@ class ExchangeSource:
         if price is None or price <= 0:
             raise MarketError(f"no last price for {product_id}")
         return price
+
+    async def exchange_time(self) -> float:
+        """The exchange's own "now" in unix seconds (Coinbase's ``/time`` in milliseconds;
+        another exchange's ``fetch_time``)."""
+        method, field_name = EXCHANGE_TIME.get(self.name, (None, None))
+        if method is None or field_name is None:
+            return float(await self._call(self._client.fetch_time)) / 1000
+        answer = await self._call(getattr(self._client, method))
+        return int(answer[field_name]) / 1000
 
     async def close(self) -> None:
         await self._client.close()
