@@ -15,6 +15,7 @@ from tradefleet.db.models import Fill
 from tradefleet.db.session import make_engine, make_session_factory
 from tradefleet.engine.runner import CycleReport, Engine
 from tradefleet.market import ManualClock, MarketService, SimulatedSource
+from tradefleet.market.base import MarketSource
 from tradefleet.services import bots as bot_service
 
 START = 1_700_000_000 // 3600 * 3600  # an hour boundary, so every timeframe lines up
@@ -63,12 +64,15 @@ def settings_for(url: str) -> Settings:
     return Settings(database_url=url, market=MarketKind.SIMULATED, _env_file=None)  # type: ignore[call-arg]
 
 
-async def make_harness(url: str, clock: ManualClock | None = None) -> Harness:
-    """A loaded engine (no background loop) over ``url``; the clock starts at START + 1."""
+async def make_harness(
+    url: str, clock: ManualClock | None = None, source: MarketSource | None = None
+) -> Harness:
+    """A loaded engine (no background loop) over ``url``; the clock starts at START + 1;
+    the market is the simulated one unless ``source`` (on the same clock) is given."""
     settings = settings_for(url)
     sessions = make_session_factory(make_engine(url))
     clock = clock or ManualClock(START + 1)
-    market = MarketService(SimulatedSource(SEED, clock), clock)
+    market = MarketService(source or SimulatedSource(SEED, clock), clock)
     writes = make_session_factory(make_engine(url, immediate=True))
     engine = Engine(settings, writes, market, clock, read_sessions=sessions)
     await engine.load()

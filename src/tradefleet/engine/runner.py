@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 
 MAX_CANDLES = 1000  # the most candles one fetch asks for (catch-up + warm-up)
 RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
+# How long a cycle waits for one (product, timeframe)'s candles before it steps the bots
+# of the others: a slow product goes on fetching in the background, and its bots step
+# in the cycle that follows its answer (which wakes the engine).
+FETCH_WAIT_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -59,6 +63,7 @@ class CycleReport:
     bots_stepped: int = 0  # bots that processed at least one candle without failing
     candles_stepped: int = 0
     errors: int = 0  # bots whose step failed (or that had no market data)
+    late: list[str] = field(default_factory=list)  # still fetching: stepped when it answers
     changed: int = 0  # bots edited since the sync: they sit out, the next cycle runs now
     unavailable: list[str] = field(default_factory=list)
 
@@ -90,6 +95,7 @@ class Engine:
         self._full_sync_due = 0.0  # a candle close: every bot is read again from then on
         self._task: asyncio.Task[None] | None = None
         self._retry_index = 0
+        self._fetching: dict[tuple[str, str], asyncio.Future[list[Candle]]] = {}
         self.account = PaperAccount({})
         self.fees = FeeSchedule()
         self.registry = RuntimeRegistry(market)
@@ -136,6 +142,9 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for fetch in self._fetching.values():
+            fetch.cancel()
+        self._fetching.clear()
 
     async def _loop(self) -> None:
         while True:
@@ -171,15 +180,17 @@ class Engine:
         fetches_before = self._market.fetch_count
         # Market I/O first, with the engine not held: API writes go on meanwhile.
         catalog = await self.registry.catalog()
-        candles = await self._fetch_all(self.registry.due(report.started_at), report)
+        first = self.registry.due(report.started_at)
+        candles = await self._fetch_all(first, report)
         async with self._lock:
             unavailable = await self._sync(catalog)
             if unavailable is not None:
                 report.unavailable.append("products")
             due = self.registry.due(report.started_at)
-            missing = {key: group for key, group in due.items() if key not in candles}
+            missing = {key: group for key, group in due.items() if key not in first}
             if missing:  # bots loaded or changed since the fetch above
                 candles.update(await self._fetch_all(missing, report))
+            due = {key: group for key, group in due.items() if key in candles}  # not the late
             report.fetches = self._market.fetch_count - fetches_before
             traded: set[str] = set()
             if due:  # a wake-up with nothing due (an edit mid-candle) writes nothing
@@ -212,21 +223,31 @@ class Engine:
     async def _fetch_all(
         self, due: dict[tuple[str, str], list[Any]], report: CycleReport
     ) -> dict[tuple[str, str], list[Candle] | str]:
-        keys = sorted(due)
-        limits = [
-            min(MAX_CANDLES, max(rt.window_needed(report.started_at) for rt in due[k]))
-            for k in keys
-        ]
-        results = await asyncio.gather(
-            *(
-                self._market.candles(pid, tf, limit)
-                for (pid, tf), limit in zip(keys, limits, strict=True)
-            ),
-            return_exceptions=True,
-        )
+        """Each (product, timeframe)'s candles, fetched independently; one still not
+        answered after ``FETCH_WAIT_SECONDS`` is left out (``report.late``) and goes on."""
+        for key in sorted(due):
+            if key not in self._fetching:
+                needed = max(runtime.window_needed(report.started_at) for runtime in due[key])
+                limit = min(MAX_CANDLES, needed)
+                self._fetching[key] = asyncio.ensure_future(
+                    self._market.candles(key[0], key[1], limit)
+                )
+        waiting = [self._fetching[key] for key in due]
+        if waiting:
+            await asyncio.wait(waiting, timeout=FETCH_WAIT_SECONDS)
         out: dict[tuple[str, str], list[Candle] | str] = {}
-        for key, result in zip(keys, results, strict=True):
+        for key in sorted(due):
             report.keys += 1
+            job = self._fetching[key]
+            if not job.done():  # its answer wakes the engine, whose next cycle steps them
+                report.late.append(f"{key[0]} {key[1]}")
+                job.add_done_callback(lambda _done: self._wake.set())
+                continue
+            del self._fetching[key]
+            result: list[Candle] | BaseException = (
+                job.exception() or job.result() if not job.cancelled() else
+                MarketUnavailable("the fetch was cancelled")
+            )  # fmt: skip
             if isinstance(result, MarketUnavailable):
                 out[key] = f"market data unavailable: {result}"
                 report.unavailable.append(f"{key[0]} {key[1]}")
@@ -324,6 +345,7 @@ class Engine:
             "last_cycle_seconds": round(report.seconds, 4),
             "last_cycle_fetches": report.fetches,
             "market_unavailable": list(report.unavailable),
+            "market_late": list(report.late),
             "bot_errors": len(self.registry.load_errors),
             "market": market,
             "clock": _clock_health(self._clock),

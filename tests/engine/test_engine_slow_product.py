@@ -1,0 +1,68 @@
+"""One slow product holds back no other: the cycle steps the bots whose candles came, and
+the slow one's bots step in the cycle its answer wakes, with no error recorded."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from tests.engine.engine_testkit import START, Harness, create_bot, make_harness
+from tradefleet.db.models import Bot
+from tradefleet.domain import Candle
+from tradefleet.engine import runner
+from tradefleet.market.base import ManualClock
+from tradefleet.market.simulated import SimulatedSource
+
+SLOW = "ETH-BTC"
+DCA = {"buy_amount": 0.01, "interval_minutes": 60, "take_profit_pct": 50}
+
+
+class OneSlowProduct(SimulatedSource):
+    """The simulated market, except that one product's candles wait for ``release``."""
+
+    def __init__(self, seed: int, clock: ManualClock) -> None:
+        super().__init__(seed, clock)
+        self.release = asyncio.Event()
+        self.slow_asks = 0
+
+    async def fetch_candles(
+        self, product_id: str, timeframe: str, since: int | None, limit: int
+    ) -> list[Candle]:
+        if product_id == SLOW:
+            self.slow_asks += 1
+            await self.release.wait()
+        return await super().fetch_candles(product_id, timeframe, since, limit)
+
+
+async def test_a_slow_product_leaves_the_others_stepping(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "FETCH_WAIT_SECONDS", 0.05)
+    clock = ManualClock(START + 1)
+    source = OneSlowProduct(7, clock)
+    harness = await make_harness(migrated_url, clock, source)
+    slow = await create_bot(harness, "slow", "simple_dca", DCA, product_id=SLOW)
+    fast = await create_bot(harness, "fast", "simple_dca", DCA, product_id="BTC-USD")
+    first = await harness.run_one()
+    assert first.late == [f"{SLOW} 1m"]
+    assert (first.bots_stepped, first.errors, first.unavailable) == (1, 0, [])
+    assert harness.engine.health()["market_late"] == [f"{SLOW} 1m"]
+    assert _stepped(harness, slow) == (None, None)  # waiting, not failed
+    assert _stepped(harness, fast) == (START, None)
+    source.release.set()  # the slow product answers; its fetch wakes the engine
+    for _ in range(10):
+        await asyncio.sleep(0)
+    second = await harness.engine.run_cycle()  # the cycle that wake-up runs
+    assert (second.late, second.bots_stepped, second.errors) == ([], 1, 0)
+    assert _stepped(harness, slow) == (START, None)
+    assert source.slow_asks == 1  # the fetch already under way was waited for, not repeated
+
+
+def _stepped(harness: Harness, bot_id: int) -> tuple[int | None, str | None]:
+    with harness.sessions() as session:
+        row = session.execute(
+            select(Bot.last_candle_time, Bot.last_error).where(Bot.id == bot_id)
+        ).one()
+        return row[0], row[1]
