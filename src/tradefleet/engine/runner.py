@@ -161,6 +161,9 @@ class Engine:
     async def _sleep_until_next_close(self) -> None:
         now = self._clock.now()
         wake_at = self.registry.next_close(now) + self._grace
+        late = self._market.next_late_retry()
+        if late is not None and late > now:  # a candle published late: ask again then
+            wake_at = min(wake_at, late)
         if self.last_cycle.unavailable:
             delay = RETRY_SECONDS[min(self._retry_index, len(RETRY_SECONDS) - 1)]
             self._retry_index += 1

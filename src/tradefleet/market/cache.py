@@ -5,6 +5,13 @@ source at most once per closed candle for each (product, timeframe), however man
 ask and however concurrently, and then only for the candles it lacks.  When the source
 is unreachable the caches keep what they have, ``SourceHealth`` says so, and the source
 is left alone for an exponentially growing pause (1 s, 2 s, 4 s ... 60 s).
+
+An exchange may publish a closed candle a few seconds late. When an answer lacks the
+candle that should have closed, the series is asked again 1 s, 2 s, 4 s, 8 s ... later,
+for up to ``LATE_WINDOW`` seconds after its close, and ``next_late_retry`` tells the
+engine when to wake for it: a late candle is processed seconds late, not a whole
+timeframe late. A candle never published (no trades in that minute) costs those few
+asks (four, at most), then the series waits for the next close as before.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ V = TypeVar("V")
 T = TypeVar("T")
 
 DEFAULT_MAX_CANDLES = 1000
+LATE_WINDOW = 30.0  # seconds after a close during which a missing candle is asked again
 
 
 @dataclass(slots=True)
@@ -102,8 +110,15 @@ class _Series:
 
     candles: list[Candle] = field(default_factory=list)
     depth: int = 0  # the longest history asked for: known complete that far back
-    checked: int | None = None  # newest closed open time the source was asked about
+    checked: int | None = None  # newest closed open time the source answered with
+    missing: int | None = None  # a closed candle the source has not published yet
+    retry_at: float | None = None  # when to ask for it again
+    misses: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def waiting(self, due: int, now: float) -> bool:
+        """True while the missing ``due`` candle is not to be asked for yet."""
+        return self.missing == due and self.retry_at is not None and now < self.retry_at
 
 
 class CandleCache:
@@ -143,10 +158,33 @@ class CandleCache:
             raise ValueError(f"limit must be between 1 and {self.max_candles}, got {limit}")
         series = self._series.setdefault((product_id, timeframe), _Series())
         async with series.lock:
-            due = last_closed_open_time(self.clock.now(), tf)
-            if series.checked is None or series.checked < due or series.depth < limit:
+            now = self.clock.now()
+            due = last_closed_open_time(now, tf)
+            stale = series.checked is None or series.checked < due or series.depth < limit
+            if stale and (series.depth < limit or not series.waiting(due, now)):
                 await self._refresh(series, product_id, timeframe, limit, due)
+                self._note_missing(series, due, tf, now)
             return series.candles[-limit:]
+
+    def next_late_retry(self) -> float | None:
+        """The soonest time to come (clock time) a series will ask for a late candle."""
+        now = self.clock.now()
+        times = [s.retry_at for s in self._series.values() if s.retry_at and s.retry_at > now]
+        return min(times, default=None)
+
+    def _note_missing(self, series: _Series, due: int, tf: int, now: float) -> None:
+        if series.candles and series.candles[-1].time >= due:
+            series.checked, series.missing, series.retry_at, series.misses = due, None, None, 0
+            return
+        if series.missing != due:
+            series.missing, series.misses = due, 0
+        retry_at = now + 2.0**series.misses
+        closed_at = due + tf
+        if retry_at > closed_at + LATE_WINDOW:  # not coming: the next close, as before
+            series.checked, series.retry_at = due, None
+            return
+        series.retry_at = retry_at
+        series.misses += 1
 
     async def _refresh(
         self, series: _Series, product_id: str, timeframe: str, limit: int, due: int
@@ -163,7 +201,7 @@ class CandleCache:
             series.candles.extend(c for c in fresh if c.time > newest)
             del series.candles[: -self.max_candles]
         series.depth = depth
-        series.checked = due
+        series.checked = series.candles[-1].time if series.candles else None
 
     async def _fetch(
         self, product_id: str, timeframe: str, since: int | None, limit: int

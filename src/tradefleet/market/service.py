@@ -76,6 +76,10 @@ class MarketService:
     async def last_price(self, product_id: str) -> Decimal:
         return await self.price_cache.get(product_id)
 
+    def next_late_retry(self) -> float | None:
+        """When a candle the exchange has not published yet is to be asked for again."""
+        return self.candle_cache.next_late_retry()
+
     def after_trade(self, product_id: str) -> None:
         """A trade happened: the next price asked for is fetched, not taken from the cache."""
         self.price_cache.invalidate(product_id)

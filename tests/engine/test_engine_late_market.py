@@ -1,5 +1,7 @@
-"""One slow product holds back no other: the cycle steps the bots whose candles came, and
-the slow one's bots step in the cycle its answer wakes, with no error recorded."""
+"""Market data that comes late: one slow product holds back no other (the cycle steps the
+bots whose candles came, the slow one's in the cycle its answer wakes, with no error
+recorded), and a candle published a few seconds after its close wakes the engine
+seconds later, not at the next close."""
 
 from __future__ import annotations
 
@@ -66,3 +68,31 @@ def _stepped(harness: Harness, bot_id: int) -> tuple[int | None, str | None]:
             select(Bot.last_candle_time, Bot.last_error).where(Bot.id == bot_id)
         ).one()
         return row[0], row[1]
+
+
+class LateCandle(SimulatedSource):
+    """The simulated market, except that the newest closed candle shows 3 s late."""
+
+    async def fetch_candles(
+        self, product_id: str, timeframe: str, since: int | None, limit: int
+    ) -> list[Candle]:
+        candles = await super().fetch_candles(product_id, timeframe, since, limit)
+        now = self.clock.now()
+        return [c for c in candles if c.time + 60 + 3 <= now]
+
+
+async def test_the_engine_wakes_for_a_late_candle_seconds_after_the_close(
+    migrated_url: str,
+) -> None:
+    clock = ManualClock(START + 1)
+    harness = await make_harness(migrated_url, clock, LateCandle(7, clock))
+    bot_id = await create_bot(harness, "late", "simple_dca", DCA)
+    await harness.run_one()  # at START + 61: the candle START closed 1 s ago, not shown yet
+    assert _stepped(harness, bot_id) == (START - 60, None)
+    await harness.engine._sleep_until_next_close()  # the manual clock jumps to the wake
+    assert clock.now() == START + 62  # a second later, not at the next close (START + 120)
+    await harness.engine.run_cycle()
+    await harness.engine._sleep_until_next_close()
+    assert clock.now() == START + 64  # 2 s after that: published at START + 63
+    await harness.engine.run_cycle()
+    assert _stepped(harness, bot_id) == (START, None)
