@@ -14,7 +14,7 @@ from tests.engine.engine_testkit import START, Harness, create_bot, make_harness
 from tradefleet.db.models import Bot
 from tradefleet.domain import Candle
 from tradefleet.engine import runner
-from tradefleet.market.base import ManualClock
+from tradefleet.market.base import ManualClock, MarketUnavailable
 from tradefleet.market.simulated import SimulatedSource
 
 SLOW = "ETH-BTC"
@@ -96,3 +96,35 @@ async def test_the_engine_wakes_for_a_late_candle_seconds_after_the_close(
     assert clock.now() == START + 64  # 2 s after that: published at START + 63
     await harness.engine.run_cycle()
     assert _stepped(harness, bot_id) == (START, None)
+
+
+class Probed(SimulatedSource):
+    """The simulated market with the exchange's ``probe``, which fails while ``down``."""
+
+    def __init__(self, seed: int, clock: ManualClock) -> None:
+        super().__init__(seed, clock)
+        self.down = True
+        self.probes: list[float] = []
+
+    async def probe(self) -> None:
+        self.probes.append(self.clock.now())
+        if self.down:
+            raise MarketUnavailable("HTTP 503")
+
+
+async def test_an_outage_shows_in_health_between_candle_closes(migrated_url: str) -> None:
+    clock = ManualClock(START + 1)
+    source = Probed(7, clock)
+    harness = await make_harness(migrated_url, clock, source)
+    await create_bot(harness, "hourly", "simple_dca", DCA, timeframe="1h")
+    await harness.run_one()
+    assert harness.engine.health()["market"]["ok"] is True
+    source.probes.clear()
+    await harness.engine._sleep_until_next_close()  # to the next hourly close
+    assert source.probes[:2] == [START + 61 + 30, START + 61 + 60]  # every 30 s meanwhile
+    assert clock.now() == START + 3600
+    market = harness.engine.health()["market"]
+    assert (market["ok"], market["last_error"]) == (False, "HTTP 503")
+    source.down = False
+    await harness.engine._sleep_until_next_close()
+    assert harness.engine.health()["market"]["ok"] is True

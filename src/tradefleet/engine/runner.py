@@ -50,6 +50,7 @@ RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
 # of the others: a slow product goes on fetching in the background, and its bots step
 # in the cycle that follows its answer (which wakes the engine).
 FETCH_WAIT_SECONDS = 5.0
+PROBE_SECONDS = 30.0  # between candle closes, how often the exchange is asked if it is up
 
 
 @dataclass(slots=True)
@@ -170,11 +171,17 @@ class Engine:
             wake_at = min(wake_at, now + delay)
         else:
             self._retry_index = 0
-        sleeper = asyncio.create_task(self._clock.sleep_until(wake_at))
-        waker = asyncio.create_task(self._wake.wait())
-        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (sleeper, waker):
-            task.cancel()
+        while True:  # between closes, the exchange is probed so health shows an outage
+            probe_at = now + PROBE_SECONDS if self._market.can_probe else wake_at
+            sleeper = asyncio.create_task(self._clock.sleep_until(min(wake_at, probe_at)))
+            waker = asyncio.create_task(self._wake.wait())
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (sleeper, waker):
+                task.cancel()
+            if waker.done() or probe_at >= wake_at:
+                return
+            await self._market.probe()
+            now = self._clock.now()
 
     async def run_cycle(self) -> CycleReport:
         """Step every bot through its newly closed candles; returns what was done."""

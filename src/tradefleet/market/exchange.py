@@ -291,5 +291,9 @@ class ExchangeSource:
         answer = await self._call(getattr(self._client, method))
         return int(answer[field_name]) / 1000
 
+    async def probe(self) -> None:
+        """A cheap request that says whether the exchange answers (its time)."""
+        await self.exchange_time()
+
     async def close(self) -> None:
         await self._client.close()

@@ -6,12 +6,16 @@ It implements ``tradefleet.engine.protocols.MarketView``.  All caches share one
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
 from tradefleet.domain import Candle, ProductSpec
 from tradefleet.market.base import Clock, MarketSource, MarketUnavailable
 from tradefleet.market.cache import DEFAULT_MAX_CANDLES, CandleCache, PriceCache, SourceHealth
+from tradefleet.redact import redact_text
+
+log = logging.getLogger(__name__)
 
 
 class MarketService:
@@ -75,6 +79,24 @@ class MarketService:
 
     async def last_price(self, product_id: str) -> Decimal:
         return await self.price_cache.get(product_id)
+
+    @property
+    def can_probe(self) -> bool:
+        """Whether the source can be asked, cheaply, if it is up (the exchange can)."""
+        return callable(getattr(self.source, "probe", None))
+
+    async def probe(self) -> None:
+        """Ask the source if it is up; the answer goes to health (an outage shows between
+        candle closes too, not only when a fetch happens to fail)."""
+        probe = getattr(self.source, "probe", None)
+        if not callable(probe):
+            return
+        try:
+            await self.health_record.call(self.clock, probe)
+        except MarketUnavailable:
+            pass  # recorded by the health record, which /api/health shows
+        except Exception as error:  # a probe must never stop the engine's loop
+            log.warning("probing %s failed: %s", self.source.name, redact_text(str(error)))
 
     def next_late_retry(self) -> float | None:
         """When a candle the exchange has not published yet is to be asked for again."""
