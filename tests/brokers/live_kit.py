@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.api import api_testkit
 from tests.fakes.coinbase_orders import FakeOrders, running_fake_exchange
 from tests.fakes.coinbase_server import V3
 
@@ -21,18 +22,10 @@ from tradefleet.brokers.live.orders import LiveOrders, record_intent
 from tradefleet.brokers.live.profiles import COINBASE
 from tradefleet.db.models import Fill, Order, OrderEvent
 from tradefleet.db.session import transaction
-from tradefleet.domain import OrderPurpose, OrderType, PlaceOrder, ProductSpec, Side
+from tradefleet.domain import OrderPurpose, OrderType, PlaceOrder, Side
 
-BTC_USD = ProductSpec(
-    product_id="BTC-USD",
-    base_currency="BTC",
-    quote_currency="USD",
-    base_increment=Decimal("0.00000001"),
-    quote_increment=Decimal("0.01"),
-    price_increment=Decimal("0.01"),
-    base_min_size=Decimal("0.0001"),
-    quote_min_size=Decimal(1),
-)
+# BTC-USD as Coinbase lists it, with a minimum order of 0.0001 BTC (1 USD by quote)
+BTC_USD = replace(api_testkit.BTC_USD, base_min_size=Decimal("0.0001"))
 ORDERS_PATH = f"{V3}/orders"
 
 

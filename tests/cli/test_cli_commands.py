@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -133,24 +134,26 @@ def test_unknown_bot_id_exits_2(database: str) -> None:
     assert "bot 42 not found" in result.stderr
 
 
-def test_serve_refuses_live_mode_until_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRADEFLEET_MODE", "live")
+def _invoke_with(monkeypatch: pytest.MonkeyPatch, name: str, value: str, *args: str) -> Any:
+    """Run the CLI with one setting in the environment (read afresh, then forgotten)."""
+    monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:
-        result = runner.invoke(app, ["serve"])
+        return runner.invoke(app, list(args))
     finally:
         get_settings.cache_clear()
+
+
+def test_serve_refuses_live_mode_until_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _invoke_with(monkeypatch, "TRADEFLEET_MODE", "live", "serve")
     assert result.exit_code == 2
     assert "live trading is not available yet" in result.stderr
 
 
 def test_a_bad_setting_is_named_without_its_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRADEFLEET_MARKET", "http://user:PASS@host/")
-    get_settings.cache_clear()
-    try:
-        result = runner.invoke(app, ["bots", "list"])
-    finally:
-        get_settings.cache_clear()
+    result = _invoke_with(
+        monkeypatch, "TRADEFLEET_MARKET", "http://user:PASS@host/", "bots", "list"
+    )
     assert result.exit_code == 2
     assert "invalid configuration" in result.stderr
     assert "input_value='http://***@host/'" in result.stderr
@@ -163,12 +166,7 @@ def test_a_log_level_is_read_in_any_case(given: str, stored: str) -> None:
 
 
 def test_an_unknown_log_level_is_refused_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRADEFLEET_LOG_LEVEL", "verbose")
-    get_settings.cache_clear()
-    try:
-        result = runner.invoke(app, ["serve"])
-    finally:
-        get_settings.cache_clear()
+    result = _invoke_with(monkeypatch, "TRADEFLEET_LOG_LEVEL", "verbose", "serve")
     assert result.exit_code == 2
     assert "log_level" in result.stderr
     assert "unknown log level 'verbose': use one of DEBUG, INFO, WARNING" in result.stderr

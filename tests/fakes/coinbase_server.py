@@ -50,7 +50,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Failure:
     """One injected failure: ``kind`` is "status", "reset" or "cut", before the request
     is handled, or "after-status", "after-reset" or "after-cut": handled (an order is
-    made), then its answer lost."""
+    made), then its answer lost; "none" lets one request through untouched."""
 
     kind: str
     status: int = 503
@@ -58,6 +58,7 @@ class Failure:
     content_type: str = "application/json"
     path: str | None = None  # only requests whose path contains this
     headers: dict[str, str] | None = None  # sent with a "status" failure
+    method: str | None = None  # only requests of this method
 
 
 @dataclass(slots=True)
@@ -213,17 +214,21 @@ class FakeCoinbase:
 
     # -- middleware and handlers --------------------------------------------------
 
-    def _next_failure(self, path: str) -> Failure | None:
+    def _next_failure(self, path: str, method: str) -> Failure | None:
         for index, failure in enumerate(self.failures):
-            if failure.path is None or failure.path in path:
+            if (failure.path is None or failure.path in path) and (
+                failure.method is None or failure.method == method
+            ):
                 return self.failures.pop(index)
         return None
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.requests.append(RecordedRequest(request.method, request.path, dict(request.query)))
-        failure = self._next_failure(request.path)
+        failure = self._next_failure(request.path, request.method)
         if failure is None:
+            return await handler(request)
+        if failure.kind == "none":  # this request meets no fault (a place in a sequence)
             return await handler(request)
         if failure.kind.startswith("after-"):
             await handler(request)  # the exchange acted; now its answer is lost
