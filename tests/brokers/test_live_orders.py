@@ -222,3 +222,11 @@ async def test_the_fee_rates_are_the_account_s_and_are_read_again_after_a_day(
     now[0] += 2 * 3600
     assert await gateway.fees() == FeeSchedule(taker=Decimal("0.008"), maker=Decimal("0.004"))
     assert live.exchange.account.fake.count(summaries) == 2
+
+
+async def test_an_order_found_after_lost_answers_carries_no_error(live: Live) -> None:
+    live.exchange.account.fake.lose_answer("reset", times=3, path=ORDERS_PATH)
+    order_id = live.intend(market_buy("100.00"))
+    await live.broker().place(order_id, BTC_USD)
+    order, _fills, _events = live.stored(order_id)
+    assert (order.status, order.error) == ("filled", None)

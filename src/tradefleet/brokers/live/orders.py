@@ -235,7 +235,9 @@ class LiveOrders:
                 row = _locked(session, order_id)
                 if exchange_order_id is not None:
                     row.exchange_order_id = exchange_order_id
-                row.error = reason
+                # the reason of a refusal or of an unknown outcome is the order's error; a
+                # note such as "found on the exchange" is only the event's detail
+                row.error = reason if status in (OrderStatus.REJECTED, OrderStatus.SENT) else None
                 _move(session, row, status, reason)
                 return Outcome(status, row.exchange_order_id, reason)
 
