@@ -117,10 +117,15 @@ def _every_get_path() -> list[str]:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "key",
+    [{"api_key": SecretStr(API_KEY)}, {"api_key": SecretStr("  "), "api_secret": SecretStr(" \n")}],
+)
 def test_api_key_configured_needs_both_key_and_secret(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], key: dict[str, SecretStr]
 ) -> None:
-    half = make_settings(api_key=SecretStr(API_KEY), admin_password=SecretStr(ADMIN_PASSWORD))
+    """Half a key, or a key and a secret of blanks only, is not a key."""
+    half = make_settings(**key, admin_password=SecretStr(ADMIN_PASSWORD))
     with TestClient(create_app(half, session_factory, RecordingEngine())) as client:
         client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
         assert client.get("/api/settings").json()["api_key_configured"] is False

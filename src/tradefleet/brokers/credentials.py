@@ -101,6 +101,12 @@ def checked(name: str, private_key: str) -> ExchangeCredentials:
     return ExchangeCredentials(name, SecretStr(text), KeyKind.ED25519)
 
 
+def key_configured(settings: Settings) -> bool:
+    """Whether a key is set at all (a name and a secret, or a key file); blanks are not.
+    Whether it works is ``check-exchange``'s question."""
+    return bool((_plain(settings.api_key) and _plain(settings.api_secret)) or settings.api_key_file)
+
+
 def _plain(value: SecretStr | None) -> str:
     return value.get_secret_value().strip() if value is not None else ""
 

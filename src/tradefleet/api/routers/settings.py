@@ -9,6 +9,7 @@ from tradefleet.api.deps import DatabaseDep, EngineDep, SettingsDep
 from tradefleet.api.errors import guarded
 from tradefleet.api.schemas.common import error_responses
 from tradefleet.api.schemas.settings import FeesPublic, SettingsPublic, SettingsUpdate
+from tradefleet.brokers.credentials import key_configured
 from tradefleet.config import Settings
 from tradefleet.domain import FeeSchedule
 from tradefleet.services import fees as fee_service
@@ -21,17 +22,13 @@ def _public(settings: Settings, fees: FeeSchedule, session: Session) -> Settings
     """Only whether keys are configured is shown, never a key, a secret or a hash. The
     starting balances are the account's own once it exists (the env only seeds it)."""
     stored = {row.currency: row.starting for row in records.paper_balances(session)}
-    key, secret = settings.api_key, settings.api_secret
     return SettingsPublic(
         mode=settings.mode.value,
         market=settings.market.value,
         exchange=settings.exchange,
         fees=FeesPublic(taker=fees.taker, maker=fees.maker, slippage=fees.slippage),
         paper_balances=stored or dict(settings.paper_balances),
-        api_key_configured=bool(
-            (key and key.get_secret_value() and secret and secret.get_secret_value())
-            or settings.api_key_file
-        ),
+        api_key_configured=key_configured(settings),
     )
 
 
