@@ -1,8 +1,10 @@
 """Credentials inside URLs never leave the process: ``redact_url`` hides a URL's user
 and password (``http://user:pw@host`` → ``http://***@host``) and the values of
 secret-looking query parameters (``?token=…`` → ``?token=***``); ``redact_text`` does it
-to every URL in a message (an exchange error repeats the URL it called), and
-``RedactingFilter`` to every log line, tracebacks included.
+to every URL in a message (an exchange error repeats the URL it called), hides signed
+tokens (``Bearer …`` and anything shaped like a JWT: ccxt's debug log prints each
+request's headers, and a Coinbase JWT lets anyone repeat that request for two minutes),
+and ``RedactingFilter`` does it to every log line, tracebacks included.
 
 One function for all of it, so whatever shows a URL (the health check, an error, a log
 line, a CLI message) hides the same things.
@@ -17,6 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 HIDDEN = "***"
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _TRAILING = ").,;:!?]"
+_TOKEN = re.compile(
+    r"(?<=Bearer )[A-Za-z0-9._~+/=-]{16,}|\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+)
 _SECRET_NAME = re.compile(
     r"key|token|secret|pass|pwd|auth|sig|credential|session|cookie|jwt", re.IGNORECASE
 )
@@ -51,7 +56,9 @@ def _redact_found(found: re.Match[str]) -> str:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every URL in it redacted."""
+    """``text`` with every URL in it redacted and every signed token hidden."""
+    if "Bearer " in text or "eyJ" in text:
+        text = _TOKEN.sub(HIDDEN, text)
     if "://" not in text:
         return text
     return _URL.sub(_redact_found, text)

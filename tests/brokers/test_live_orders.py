@@ -8,10 +8,13 @@ events against the fake's own book: one order per client order id, whatever fail
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.brokers.live_kit import (
     BTC_USD,
@@ -23,7 +26,10 @@ from tests.brokers.live_kit import (
 )
 from tests.fakes.coinbase_server import RATE_LIMIT_HTML
 
+from tradefleet.db.models import Base
+from tradefleet.db.session import transaction
 from tradefleet.domain import FeeSchedule, OrderStatus
+from tradefleet.redact import RedactingFilter
 
 
 @pytest.fixture
@@ -230,3 +236,36 @@ async def test_an_order_found_after_lost_answers_carries_no_error(live: Live) ->
     await live.broker().place(order_id, BTC_USD)
     order, _fills, _events = live.stored(order_id)
     assert (order.status, order.error) == ("filled", None)
+
+
+async def test_no_key_material_reaches_a_log_line_or_the_database(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After orders through every kind of fault, neither the private key nor a signed
+    token (the JWT ccxt sends as ``Authorization: Bearer``; its debug log prints every
+    request's headers) is in the log, as the server's handlers write it, or any table."""
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(RedactingFilter())  # what redact_logs puts on every handler
+    fake = live.exchange.account.fake
+    fake.lose_answer("cut", path=ORDERS_PATH)
+    fake.fail(503, path=ORDERS_PATH)
+    fake.fail(429, body=RATE_LIMIT_HTML, content_type="text/html", path=ORDERS_PATH)
+    broker = live.broker(clock=[0.0])
+    for n, intent in enumerate((market_buy("100.00"), take_profit("0.1", "55000.00"))):
+        order_id = live.intend(intent)
+        await broker.place(order_id, BTC_USD)
+        if n == 1:
+            await broker.cancel(order_id, BTC_USD)
+    pem_lines = [line for line in live.key.private_key.get_secret_value().splitlines()
+                 if line and not line.startswith("-----")]  # fmt: skip
+    with transaction(live.sessions) as session:
+        stored = " ".join(
+            str(row)
+            for table in Base.metadata.sorted_tables
+            for row in session.execute(select(table)).all()
+        )
+    for text in (caplog.text, stored):
+        assert re.search(r"Bearer (?!\*\*\*)", text) is None  # shown as "Bearer ***"
+        assert "eyJ" not in text  # no JWT anywhere (its parts start with base64 of '{"')
+        for line in pem_lines:
+            assert line not in text

@@ -109,3 +109,11 @@ async def test_an_unreachable_exchange_hides_its_credentials_and_says_what_to_do
     assert "market data unavailable" in caplog.text  # the retry was logged, redacted
     assert "PASS" not in shown
     assert "TOKSECRET" not in shown
+
+
+def test_signed_tokens_are_hidden_wherever_they_show() -> None:
+    jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcmdzL2tleSJ9.c2lnbmF0dXJl"
+    headers = f"{{'Authorization': 'Bearer {jwt}', 'CB-VERSION': '2018-05-30'}}"
+    assert redact_text(headers) == "{'Authorization': 'Bearer ***', 'CB-VERSION': '2018-05-30'}"
+    assert redact_text(f"token {jwt} refused") == "token *** refused"
+    assert redact_text("Bearer of good news, eyJ alone") == "Bearer of good news, eyJ alone"
