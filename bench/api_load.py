@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -90,7 +91,8 @@ async def load(args: argparse.Namespace, server: ServerProcess) -> int:
         listed = ", ".join(f"{s:.2f}" for s in restarts)
         print(f"restarts after SIGKILL: {len(restarts)}, healthy after {listed} s "
               f"(median {statistics.median(restarts):.2f} s)")  # fmt: skip
-    print(f"SIGTERM: exit code {code} after {shutdown:.2f} s")
+    clean = code in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM once it has shut down
+    print(f"SIGTERM: exit code {code} after {shutdown:.2f} s ({'clean' if clean else 'NOT clean'})")
     logged = server.logged_problems()
     print(f"server log: {len(logged)} warnings and errors")
     for line in logged[:8]:
@@ -100,7 +102,7 @@ async def load(args: argparse.Namespace, server: ServerProcess) -> int:
     print(f"bots created by the clients: {len(tally.created_names)}; problems: {len(problems)}")
     for problem in problems[:20]:
         print("  -", problem)
-    return 1 if problems or tally.hangs or tally.bare_503 or code != 0 else 0
+    return 1 if problems or tally.hangs or tally.bare_503 or not clean else 0
 
 
 def main() -> int:
