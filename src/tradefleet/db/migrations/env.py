@@ -10,6 +10,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy import Connection
 
@@ -23,11 +24,21 @@ if config.config_file_name is not None and config.attributes.get("connection") i
     fileConfig(config.config_file_name)  # command line only: never reset the app's logging
 
 
+def _sqlite_compare_type(
+    _context: Any, _inspected: Any, _column: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
+    """SQLite ignores a VARCHAR's length (any text fits), so on SQLite a length alone is
+    no difference; everything else is compared as usual (None)."""
+    if isinstance(inspected_type, sa.String) and isinstance(metadata_type, sa.String):
+        return False
+    return None
+
+
 def _options(dialect_name: str) -> dict[str, Any]:
     return {
         "target_metadata": Base.metadata,
         "render_as_batch": dialect_name == "sqlite",  # SQLite's ALTER TABLE is too weak
-        "compare_type": True,
+        "compare_type": _sqlite_compare_type if dialect_name == "sqlite" else True,
         "compare_server_default": True,
         "render_item": render_item,
     }
