@@ -74,7 +74,7 @@ def serve(
     redact_logs()
 
     async def run() -> None:
-        platform = await build_platform(settings)
+        platform = await build_platform(settings, settle_heap=True)
         password = ensure_admin_password(platform.session_factory, settings)
         if password is not None:
             console.print(
