@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 CLOCK_KEY = "market_clock"
 EXCHANGE_GRACE_SECONDS = 3.0  # the exchange publishes a closed candle a moment after close
+CLOCK_MEASURE_SECONDS = 5.0  # the longest start-up waits for the exchange's time
 
 
 @dataclass(slots=True)
@@ -83,7 +84,8 @@ async def market_clock(
         if not callable(exchange_time):
             return WallClock()
         clock = ExchangeClock(exchange_time)
-        await clock.measure()  # unreachable now: skew 0 until it answers (see health)
+        # unreachable now: skew 0 until it answers (see health); never a long start-up
+        await clock.measure(timeout=CLOCK_MEASURE_SECONDS)
         return clock
     wall_now = time.time()
     with transaction(sessions) as session:

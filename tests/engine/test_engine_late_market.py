@@ -128,3 +128,22 @@ async def test_an_outage_shows_in_health_between_candle_closes(migrated_url: str
     source.down = False
     await harness.engine._sleep_until_next_close()
     assert harness.engine.health()["market"]["ok"] is True
+
+
+class Silent(Probed):
+    async def probe(self) -> None:
+        self.probes.append(self.clock.now())
+        await asyncio.sleep(3600)  # the exchange drops every packet
+
+
+async def test_a_probe_that_gets_no_answer_counts_as_an_outage(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "PROBE_TIMEOUT", 0.05)
+    clock = ManualClock(START + 1)
+    harness = await make_harness(migrated_url, clock, Silent(7, clock))
+    await create_bot(harness, "hourly", "simple_dca", DCA, timeframe="1h")
+    await harness.run_one()
+    await asyncio.wait_for(harness.engine._sleep_until_next_close(), 30)  # not hung
+    market = harness.engine.health()["market"]
+    assert (market["ok"], market["last_error"]) == (False, "no answer within 0.05 s")

@@ -4,6 +4,7 @@ measured again when stale, and a failed measurement keeps the last skew and says
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -78,3 +79,14 @@ async def test_the_skew_is_measured_again_before_a_wait_once_stale() -> None:
     await stale.sleep_until(0)
     await stale.sleep_until(0)
     assert len(measured) == 3
+
+
+async def test_a_measurement_that_does_not_answer_gives_up_in_time() -> None:
+    async def never() -> float:
+        await asyncio.sleep(3600)
+        return 0.0
+
+    clock = ExchangeClock(never)
+    await clock.measure(timeout=0.05)
+    assert clock.skew == 0.0
+    assert clock.health()["last_error"] == "the exchange did not tell its time within 0.05 s"

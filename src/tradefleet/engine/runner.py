@@ -38,7 +38,7 @@ from tradefleet.engine.stepper import StepContext, apply_intents
 from tradefleet.engine.store import persist_step
 from tradefleet.engine.threads import in_thread
 from tradefleet.market.base import Clock, MarketUnavailable, last_closed_open_time
-from tradefleet.market.service import MarketService
+from tradefleet.market.service import PROBE_TIMEOUT, MarketService
 from tradefleet.services.errors import ConflictError
 from tradefleet.services.fees import load_fees
 
@@ -180,7 +180,10 @@ class Engine:
                 task.cancel()
             if waker.done() or probe_at >= wake_at:
                 return
-            await self._market.probe()
+            # never past the close it is waiting for (clock seconds, as wall seconds: at
+            # most the probe's own timeout on an accelerated clock)
+            left = wake_at - self._clock.now()
+            await self._market.probe(timeout=min(PROBE_TIMEOUT, max(left, 0.1)))
             now = self._clock.now()
 
     async def run_cycle(self) -> CycleReport:

@@ -144,12 +144,19 @@ class ExchangeClock:
     def now(self) -> float:
         return time.time() + self.skew
 
-    async def measure(self) -> None:
-        """Measure the skew again (never raises: a failure is kept in ``last_error``)."""
+    async def measure(self, timeout: float | None = None) -> None:
+        """Measure the skew again, waiting at most ``timeout`` seconds (start-up must not
+        hang on an exchange that drops packets); never raises: a failure is kept in
+        ``last_error``."""
+        import asyncio  # noqa: PLC0415
+
         before = time.time()
         self._tried_at = before
         try:
-            exchange_now = await self._measure()
+            exchange_now = await asyncio.wait_for(self._measure(), timeout)
+        except TimeoutError:
+            self.last_error = f"the exchange did not tell its time within {timeout:g} s"
+            return
         except Exception as error:  # the last skew stays; health says what happened
             from tradefleet.redact import redact_text  # noqa: PLC0415
 

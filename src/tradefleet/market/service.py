@@ -6,6 +6,7 @@ It implements ``tradefleet.engine.protocols.MarketView``.  All caches share one
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,8 @@ from tradefleet.market.cache import DEFAULT_MAX_CANDLES, CandleCache, PriceCache
 from tradefleet.redact import redact_text
 
 log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT = 5.0  # a probe not answered by then counts as an outage
 
 
 class MarketService:
@@ -85,14 +88,18 @@ class MarketService:
         """Whether the source can be asked, cheaply, if it is up (the exchange can)."""
         return callable(getattr(self.source, "probe", None))
 
-    async def probe(self) -> None:
-        """Ask the source if it is up; the answer goes to health (an outage shows between
-        candle closes too, not only when a fetch happens to fail)."""
+    async def probe(self, timeout: float = PROBE_TIMEOUT) -> None:
+        """Ask the source if it is up, waiting at most ``timeout`` seconds; the answer goes
+        to health (an outage shows between candle closes too, not only when a fetch
+        happens to fail)."""
         probe = getattr(self.source, "probe", None)
         if not callable(probe):
             return
         try:
-            await self.health_record.call(self.clock, probe)
+            await asyncio.wait_for(self.health_record.call(self.clock, probe), timeout)
+        except TimeoutError:
+            silent = MarketUnavailable(f"no answer within {timeout:.3g} s")
+            self.health_record.record_failure(silent, self.clock.now())
         except MarketUnavailable:
             pass  # recorded by the health record, which /api/health shows
         except Exception as error:  # a probe must never stop the engine's loop
