@@ -64,6 +64,13 @@ def redact_text(text: str) -> str:
     return _URL.sub(_redact_found, text)
 
 
+def said(error: BaseException) -> str:
+    """What an error says, as one line a user may read: its class and message, at most 300
+    characters, secrets hidden (an exchange's error repeats the URL it called)."""
+    text = redact_text(f"{type(error).__name__}: {error}")
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
 class RedactingFilter(logging.Filter):
     """Redacts a record's message and traceback before any handler formats it."""
 

@@ -23,7 +23,7 @@ from tradefleet.brokers.exchange_client import private_client
 from tradefleet.config import Settings
 from tradefleet.market.exchange import decimal_field
 from tradefleet.money import ZERO
-from tradefleet.redact import redact_text
+from tradefleet.redact import redact_text, said
 
 SKEW_WARNING_SECONDS = 5.0  # worth fixing: the bots see candle closes that much off
 SKEW_FATAL_SECONDS = 30.0  # a signed request (valid 120 s from "now") is likely refused
@@ -100,7 +100,7 @@ async def _clock_skew(client: Any, url: str) -> float:
     try:
         answer = await client.v3PublicGetBrokerageTime()
     except ccxt_errors.BaseError as error:
-        raise CheckFailedError(f"could not reach the exchange at {url}: {_said(error)}") from None
+        raise CheckFailedError(f"could not reach the exchange at {url}: {said(error)}") from None
     after = time.time()
     try:
         exchange_now = int(answer["epochMillis"]) / 1000
@@ -134,7 +134,7 @@ async def _permissions(client: Any, report: ExchangeReport) -> None:
             "the key may not even view the account (403): give it the View permission"
         ) from None
     except ccxt_errors.BaseError as error:
-        raise CheckFailedError(f"could not read the key's permissions: {_said(error)}") from None
+        raise CheckFailedError(f"could not read the key's permissions: {said(error)}") from None
     report.can_view = answer.get("can_view") is True
     report.can_trade = answer.get("can_trade") is True
     report.can_transfer = answer.get("can_transfer") is True
@@ -154,7 +154,7 @@ async def read_fee_tier(client: Any) -> tuple[str, Decimal | None, Decimal | Non
     try:
         answer = await client.v3PrivateGetBrokerageTransactionSummary()
     except ccxt_errors.BaseError as error:
-        raise CheckFailedError(f"could not read the fee tier: {_said(error)}") from None
+        raise CheckFailedError(f"could not read the fee tier: {said(error)}") from None
     tier = answer.get("fee_tier") or {}
     taker, maker = _amount(tier.get("taker_fee_rate")), _amount(tier.get("maker_fee_rate"))
     return str(tier.get("pricing_tier") or ""), taker, maker
@@ -177,7 +177,7 @@ async def read_balances(client: Any) -> list[Balance]:
         try:
             answer = await client.v3PrivateGetBrokerageAccounts(params)
         except ccxt_errors.BaseError as error:
-            raise CheckFailedError(f"could not read the balances: {_said(error)}") from None
+            raise CheckFailedError(f"could not read the balances: {said(error)}") from None
         balances += [_balance(account) for account in answer.get("accounts") or []]
         cursor = str(answer.get("cursor") or "")
         if not answer.get("has_next") or not cursor:
@@ -201,9 +201,3 @@ def _amount(value: Any) -> Decimal | None:
         return decimal_field(value)
     except (ArithmeticError, ValueError, TypeError):
         return None
-
-
-def _said(error: Exception) -> str:
-    """ccxt's message, one line, URLs' secrets hidden (it repeats the URL it called)."""
-    text = redact_text(f"{type(error).__name__}: {error}")
-    return text.splitlines()[0][:300] if text else type(error).__name__

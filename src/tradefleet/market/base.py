@@ -158,9 +158,9 @@ class ExchangeClock:
             self.last_error = f"the exchange did not tell its time within {timeout:g} s"
             return
         except Exception as error:  # the last skew stays; health says what happened
-            from tradefleet.redact import redact_text  # noqa: PLC0415
+            from tradefleet.redact import said  # noqa: PLC0415
 
-            self.last_error = redact_text(f"{type(error).__name__}: {error}")[:300]
+            self.last_error = said(error)
             return
         after = time.time()
         self.skew = exchange_now - (before + after) / 2
