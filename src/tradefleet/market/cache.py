@@ -200,8 +200,7 @@ class CandleCache:
             fresh = await self._fetch(product_id, timeframe, newest + tf, self.max_candles)
             series.candles.extend(c for c in fresh if c.time > newest)
             del series.candles[: -self.max_candles]
-        series.depth = depth
-        series.checked = series.candles[-1].time if series.candles else None
+        series.depth = depth  # ``checked`` is _note_missing's: whether the due one came
 
     async def _fetch(
         self, product_id: str, timeframe: str, since: int | None, limit: int
