@@ -153,8 +153,8 @@ async def run(args: argparse.Namespace) -> int:
             restarted = bench.broker(throttle=True)
             asked = len(fake.requests)
             started = time.perf_counter()
-            report = await reconcile(bench.sessions, restarted, restarted.gateway,
-                                     {"BTC-USD": PRODUCT}, [bench.bot_id])  # fmt: skip
+            products = {"BTC-USD": PRODUCT}
+            report = await reconcile(bench.sessions, restarted, products, [bench.bot_id])
             seconds = time.perf_counter() - started
             await restarted.gateway.close()
             print(f"reconcile after a restart: {report.checked} working orders, {report.read} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import SecretStr
@@ -20,7 +21,7 @@ from tradefleet.brokers.exchange_client import private_client
 from tradefleet.brokers.live.gateway import ExchangeGateway
 from tradefleet.brokers.live.orders import LiveOrders, record_intent
 from tradefleet.brokers.live.profiles import COINBASE
-from tradefleet.db.models import Fill, Order, OrderEvent
+from tradefleet.db.models import Bot, Fill, Order, OrderEvent, Position
 from tradefleet.db.session import transaction
 from tradefleet.domain import OrderPurpose, OrderType, PlaceOrder, Side
 
@@ -86,6 +87,20 @@ class Live:
                 )
             )
             return order, fills, events
+
+    def bot_with_a_deal(self, name: str = "live-rsi") -> tuple[int, int]:
+        """A bot and its open deal: (bot id, position id)."""
+        with transaction(self.sessions) as session:
+            bot = Bot(
+                name=name, strategy_type="rsi", strategy_config={}, product_id="BTC-USD",
+                timeframe="5m", budget=Decimal(1000), is_active=True,
+            )  # fmt: skip
+            session.add(bot)
+            session.flush()
+            deal = Position(bot_id=bot.id, seq=1, product_id="BTC-USD", opened_at=datetime.now(UTC))
+            session.add(deal)
+            session.flush()
+            return bot.id, deal.id
 
     def creates_sent(self) -> int:
         fake = self.exchange.account.fake

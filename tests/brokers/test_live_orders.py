@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 from tests.brokers.live_kit import (
     BTC_USD,
     ORDERS_PATH,
     Live,
-    live_exchange,
     market_buy,
     take_profit,
 )
@@ -30,13 +27,6 @@ from tradefleet.db.models import Base
 from tradefleet.db.session import transaction
 from tradefleet.domain import FeeSchedule, OrderStatus
 from tradefleet.redact import RedactingFilter
-
-
-@pytest.fixture
-async def live(session_factory: sessionmaker[Session]) -> AsyncIterator[Live]:
-    async with live_exchange(session_factory) as harness:
-        yield harness
-
 
 # 100.00 USD at 50,000 with the fake's 1.2 % taker fee, worked by hand: value =
 # 100 / 1.012 = 98.8142292490..., base = value / 50000 cut to 10 places = 0.0019762845

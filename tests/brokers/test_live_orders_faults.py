@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 from tests.brokers.live_kit import BTC_USD, Live, live_exchange, market_buy, take_profit
-from tests.brokers.test_live_reconcile import a_bot_with_a_deal
 from tests.fakes.coinbase_server import RATE_LIMIT_HTML, V3, Failure
 
 from tradefleet.brokers.live.reconcile import reconcile
@@ -52,7 +51,7 @@ def _failure(kind: str, target: str) -> Failure:
 async def _scenario(sessions: sessionmaker[Session], faults: list[Fault]) -> None:
     run = next(RUNS)
     async with live_exchange(sessions) as live:
-        bot_id, deal_id = a_bot_with_a_deal(live, name=f"faults-{run}")
+        bot_id, deal_id = live.bot_with_a_deal(name=f"faults-{run}")
         intents = [
             market_buy("100.00", cid=f"tf-{bot_id}-1-b{run}"),
             take_profit("0.2", "51000.00", cid=f"tf-{bot_id}-1-t{run}"),
@@ -69,8 +68,8 @@ async def _scenario(sessions: sessionmaker[Session], faults: list[Fault]) -> Non
         live.exchange.trade("BTC-USD", "51000", base="0.05")  # the take profit fills in part
         fake.heal()
         restarted = live.broker(clock=[0.0])
-        report = await reconcile(live.sessions, restarted, restarted.gateway,
-                                 {"BTC-USD": BTC_USD}, [bot_id])  # fmt: skip
+        products = {"BTC-USD": BTC_USD}
+        report = await reconcile(live.sessions, restarted, products, [bot_id])
         assert report.problems == []
         _assert_equal_books(live, ids)
 

@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from tests.fakes.coinbase_private import FakeAccount
 from tests.fakes.coinbase_server import V3, FakeCoinbase
 
+T = TypeVar("T")
 ZERO = Decimal(0)
 BASE_PLACES = Decimal("1e-10")  # how finely a quote-sized market buy's base is cut
 
@@ -317,16 +318,13 @@ class FakeOrders:
             and (not statuses or order.status in statuses)
             and (since is None or order.created >= since)
         ]
-        start = int(query.get("cursor") or 0)
-        limit = min(int(query.get("limit") or 100), self.page_limit)
-        page = chosen[start : start + limit]
-        more = start + limit < len(chosen)
+        page, cursor = self._page(chosen, query)
         return web.json_response(
             {
                 "orders": [self._json(order) for order in page],
                 "sequence": "0",
-                "has_next": more,
-                "cursor": str(start + limit) if more else "",
+                "has_next": bool(cursor),
+                "cursor": cursor,
             }
         )
 
@@ -343,12 +341,16 @@ class FakeOrders:
             if (not wanted or fill["order_id"] in wanted)
             and (not products or fill["product_id"] in products)
         ]
+        page, cursor = self._page(chosen, query)
+        return web.json_response({"fills": page, "cursor": cursor})
+
+    def _page(self, items: list[T], query: Mapping[str, str]) -> tuple[list[T], str]:
+        """One page of a listing as Coinbase pages it: the items from ``cursor`` on, at
+        most ``limit`` (and ``page_limit``), and the next cursor ("" after the last)."""
         start = int(query.get("cursor") or 0)
         limit = min(int(query.get("limit") or 100), self.page_limit)
-        more = start + limit < len(chosen)
-        return web.json_response(
-            {"fills": chosen[start : start + limit], "cursor": str(start + limit) if more else ""}
-        )
+        more = start + limit < len(items)
+        return items[start : start + limit], str(start + limit) if more else ""
 
     async def _cancel(self, request: web.Request) -> web.StreamResponse:
         key = self.account._key_of(request)

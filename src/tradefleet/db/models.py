@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tradefleet.db.types import Money, UtcDateTime
+
+if TYPE_CHECKING:
+    from tradefleet.domain import PlaceOrder
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -161,6 +164,21 @@ class Order(Base):
     fills: Mapped[list[Fill]] = relationship(
         back_populates="order", order_by="Fill.id", cascade="all, delete", passive_deletes=True
     )
+
+
+def intent_columns(intent: PlaceOrder) -> dict[str, Any]:
+    """The ``orders`` columns an order intent gives, the same whichever broker takes it
+    (the paper engine's bulk rows, the live broker's ``record_intent``)."""
+    return {
+        "client_order_id": intent.client_order_id,
+        "side": intent.side.value,
+        "order_type": intent.order_type.value,
+        "purpose": intent.purpose.value,
+        "base_amount": intent.base_amount,
+        "quote_amount": intent.quote_amount,
+        "limit_price": intent.price,
+        "trigger_price": intent.trigger_price,
+    }
 
 
 class OrderEvent(Base):

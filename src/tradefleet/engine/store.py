@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from tradefleet.db.models import Bot, Fill, Order, Position
+from tradefleet.db.models import Bot, Fill, Order, Position, intent_columns
 from tradefleet.deals.state import OPEN, DealState, restore
 from tradefleet.domain import Fill as FillEvent
 from tradefleet.domain import OrderPurpose, OrderStatus, OrderType, PlaceOrder, Side
@@ -195,17 +195,10 @@ def _order_row(
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "client_order_id": intent.client_order_id,
+        **intent_columns(intent),
         "bot_id": runtime.bot_id,
         "position_id": runtime.position_ids.get(intent.deal_seq),
         "product_id": runtime.product.product_id,
-        "side": intent.side.value,
-        "order_type": intent.order_type.value,
-        "purpose": intent.purpose.value,
-        "base_amount": intent.base_amount,
-        "quote_amount": intent.quote_amount,
-        "limit_price": intent.price,
-        "trigger_price": intent.trigger_price,
         "status": status.value,
         "active_from": active_from,
         "reserved": reserved,

@@ -108,23 +108,30 @@ class ExchangeGateway:
         self._fees: tuple[float, FeeSchedule] | None = None
         self.pauses: list[float] = []  # every wait a 429 asked for, for health and tests
         self._install_answer_hook()
+        self._install_pause()
 
     async def fees(self, slippage: Decimal = ZERO) -> FeeSchedule:
         """The account's own fee rates (the transaction summary), read again daily."""
         now = self._clock()
         if self._fees is None or now - self._fees[0] > FEES_MAX_AGE:
-            await self._turn()
             _tier, taker, maker = await read_fee_tier(self._client)
             if taker is None or maker is None:
                 raise ValueError("the exchange did not say the account's fee rates")
             self._fees = (now, FeeSchedule(taker=taker, maker=maker, slippage=slippage))
         return self._fees[1]
 
-    async def _turn(self) -> None:
-        """Wait out a pause the exchange asked for."""
-        delay = self._paused_until - self._clock()
-        if delay > 0:
-            await self._sleep(delay)
+    def _install_pause(self) -> None:
+        """Every request the client makes (each page of a listing, ``load_markets``'s too)
+        first waits out a pause the exchange asked for."""
+        send = self._client.fetch2
+
+        async def fetch2(*args: Any, **kwargs: Any) -> Any:
+            delay = self._paused_until - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+            return await send(*args, **kwargs)
+
+        self._client.fetch2 = fetch2
 
     @property
     def exchange_id(self) -> str:
@@ -135,7 +142,6 @@ class ExchangeGateway:
         (then ``refusal`` names it) or an unknown outcome."""
         self._refusals.pop(request.client_order_id, None)
         amount = request.quote_amount if request.base_amount is None else request.base_amount
-        await self._turn()
         order = await self._client.create_order(
             request.product.symbol,
             request.order_type.value,
@@ -154,7 +160,6 @@ class ExchangeGateway:
         return self._refusals.get(client_order_id)
 
     async def order(self, order_id: str, product: ProductSpec) -> ExchangeOrder:
-        await self._turn()
         found = await self._client.fetch_order(order_id, product.symbol)
         return self._order(found["info"])
 
@@ -163,7 +168,6 @@ class ExchangeGateway:
     ) -> ExchangeOrder | None:
         """The order made with ``client_order_id`` since ``since``, asked of the exchange
         (its recent orders of the product, every page), or None if it has none."""
-        await self._turn()
         listed = await self._client.fetch_orders(
             product.symbol, int(since.timestamp() * 1000), None, dict(EVERY_PAGE)
         )
@@ -174,7 +178,6 @@ class ExchangeGateway:
         return None
 
     async def fills(self, order_id: str, product: ProductSpec) -> list[ExchangeFill]:
-        await self._turn()
         trades = await self._client.fetch_my_trades(
             product.symbol, None, None, {self._profile.fill_order_param: order_id, **EVERY_PAGE}
         )
@@ -183,18 +186,15 @@ class ExchangeGateway:
 
     async def open_orders(self) -> list[ExchangeOrder]:
         """Every open order of the account, all products (every page)."""
-        await self._turn()
         listed = await self._client.fetch_open_orders(None, None, None, dict(EVERY_PAGE))
         return [self._order(entry["info"]) for entry in listed]
 
     async def balances(self) -> dict[str, Decimal]:
         """Each currency's total on the account: available plus what orders hold."""
-        await self._turn()
         return {balance.currency: balance.total for balance in await read_balances(self._client)}
 
     async def cancel(self, order_id: str, product: ProductSpec) -> None:
         """Ask for a cancel; what became of the order is learnt from ``order``."""
-        await self._turn()
         await self._client.cancel_order(order_id, product.symbol)
 
     async def close(self) -> None:

@@ -42,11 +42,11 @@ from tradefleet.brokers.live.gateway import (
     ExchangeOrder,
     OrderRequest,
 )
-from tradefleet.db.models import Fill, Order, OrderEvent
+from tradefleet.db.models import Fill, Order, OrderEvent, intent_columns
 from tradefleet.db.session import transaction
 from tradefleet.domain import OrderPurpose, OrderStatus, OrderType, PlaceOrder, ProductSpec, Side
 from tradefleet.money import ZERO
-from tradefleet.redact import redact_text
+from tradefleet.redact import said
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +84,10 @@ def record_intent(
     reason = validate_order(intent, product)
     status = OrderStatus.INTENT if reason is None else OrderStatus.REJECTED
     row = Order(
-        client_order_id=intent.client_order_id,
+        **intent_columns(intent),
         bot_id=bot_id,
         position_id=position_id,
         product_id=product.product_id,
-        side=intent.side.value,
-        order_type=intent.order_type.value,
-        purpose=intent.purpose.value,
-        base_amount=intent.base_amount,
-        quote_amount=intent.quote_amount,
-        limit_price=intent.price,
-        trigger_price=intent.trigger_price,
         status=status.value,
         active_from=active_from,
         error=reason,
@@ -121,7 +114,6 @@ class LiveOrders:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sessions = sessions
-        self._gateway = gateway
         self.gateway = gateway
         self._retry_seconds = tuple(retry_seconds)
         self._sleep = sleep
@@ -138,12 +130,12 @@ class LiveOrders:
             if pause:
                 await self._sleep(pause * random.uniform(0.8, 1.2))
             try:
-                exchange_order_id = await self._gateway.create(request)
+                exchange_order_id = await self.gateway.create(request)
             except Exception as error:  # the outcome is settled below, not guessed from this
-                refused = self._gateway.refusal(row.client_order_id)
+                refused = self.gateway.refusal(row.client_order_id)
                 if refused is not None:
                     return await self._write(order_id, OrderStatus.REJECTED, refused)
-                unknown = _said(error)
+                unknown = said(error)
                 log.warning("order %s: outcome unknown (%s); sending it again",
                             row.client_order_id, unknown)  # fmt: skip
                 continue
@@ -163,13 +155,11 @@ class LiveOrders:
             return await self._write(order_id, OrderStatus.REJECTED, reason)
         if status is not OrderStatus.SENT:
             return await self.refresh(order_id, product)
-        since = row.created_at - LOOKBACK
-        found = await self._gateway.find(row.client_order_id, product, since)
+        found = await self._find(row, product)
         if found is None:
             reason = "never reached the exchange (not in its list of orders)"
             return await self._write(order_id, OrderStatus.REJECTED, reason)
-        await self._write(order_id, OrderStatus.OPEN, "found on the exchange", found.order_id)
-        return await self.refresh(order_id, product, found)
+        return await self._adopt(row, found, product)
 
     async def refresh(
         self, order_id: int, product: ProductSpec, known: ExchangeOrder | None = None
@@ -179,10 +169,10 @@ class LiveOrders:
         row = await self._load(order_id)
         if row.exchange_order_id is None:
             return Outcome(OrderStatus(row.status), None, row.error)
-        found = known or await self._gateway.order(row.exchange_order_id, product)
+        found = known or await self.gateway.order(row.exchange_order_id, product)
         fills = []
         if found.filled_base != row.filled_base:
-            fills = await self._gateway.fills(row.exchange_order_id, product)
+            fills = await self.gateway.fills(row.exchange_order_id, product)
         return await asyncio.to_thread(self._apply, order_id, found, fills, product)
 
     async def cancel(self, order_id: int, product: ProductSpec) -> Outcome:
@@ -191,27 +181,34 @@ class LiveOrders:
         if OrderStatus(row.status) in DONE or row.exchange_order_id is None:
             return Outcome(OrderStatus(row.status), row.exchange_order_id, row.error)
         try:
-            await self._gateway.cancel(row.exchange_order_id, product)
+            await self.gateway.cancel(row.exchange_order_id, product)
         except Exception as error:  # the order read back below says what happened
-            log.warning("order %s: cancel answered %s", row.client_order_id, _said(error))
+            log.warning("order %s: cancel answered %s", row.client_order_id, said(error))
         return await self.refresh(order_id, product)
 
     # -- the steps ------------------------------------------------------------------
 
     async def _ask(self, row: Order, product: ProductSpec, unknown: str) -> Outcome:
         """No answer came: search the exchange's own orders for the client order id."""
-        since = row.created_at - LOOKBACK
         try:
-            found = await self._gateway.find(row.client_order_id, product, since)
+            found = await self._find(row, product)
         except Exception as error:
             found = None
-            unknown = f"{unknown}; the exchange's orders could not be read: {_said(error)}"
+            unknown = f"{unknown}; the exchange's orders could not be read: {said(error)}"
         if found is None:
             reason = f"outcome unknown, to be settled with the exchange: {unknown}"
             await self._write(row.id, OrderStatus.SENT, reason)
             return Outcome(OrderStatus.SENT, None, reason)
+        return await self._adopt(row, found, product)
+
+    async def _find(self, row: Order, product: ProductSpec) -> ExchangeOrder | None:
+        """The exchange's order of ``row``'s client order id, made since just before it."""
+        return await self.gateway.find(row.client_order_id, product, row.created_at - LOOKBACK)
+
+    async def _adopt(self, row: Order, found: ExchangeOrder, product: ProductSpec) -> Outcome:
+        """Follow an order the exchange's own list showed (its answer had been lost)."""
         await self._write(row.id, OrderStatus.OPEN, "found on the exchange", found.order_id)
-        return await self.refresh(row.id, product)
+        return await self.refresh(row.id, product, found)
 
     async def _mark_sent(self, order_id: int) -> Order:
         def mark() -> Order:
@@ -258,7 +255,7 @@ class LiveOrders:
             known = set(session.scalars(select(Fill.trade_id).where(Fill.order_id == row.id)).all())
             added = 0
             for fill in sorted(fills, key=lambda f: (f.time, f.trade_id)):
-                trade_id = f"{self._gateway.exchange_id}:{fill.trade_id}"
+                trade_id = f"{self.gateway.exchange_id}:{fill.trade_id}"
                 if trade_id in known:
                     continue
                 session.add(_fill_row(row, fill, trade_id, product))
@@ -342,7 +339,3 @@ def _sums(session: Session, order_id: int) -> tuple[Decimal, Decimal, Decimal]:
     quote = sum((r[1] for r in rows), ZERO)
     fee = sum((r[2] for r in rows), ZERO)
     return base, quote, fee
-
-
-def _said(error: BaseException) -> str:
-    return redact_text(f"{type(error).__name__}: {error}")[:300]

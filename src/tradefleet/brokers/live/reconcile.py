@@ -25,7 +25,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradefleet.brokers.live.gateway import ExchangeGateway, ExchangeOrder
+from tradefleet.brokers.live.gateway import ExchangeOrder
 from tradefleet.brokers.live.orders import LiveOrders
 from tradefleet.db.models import Fill, Order, Position
 from tradefleet.db.session import transaction
@@ -64,11 +64,12 @@ class Reconciliation:
 async def reconcile(
     sessions: sessionmaker[Session],
     orders: LiveOrders,
-    gateway: ExchangeGateway,
     products: Mapping[str, ProductSpec],
     bot_ids: Collection[int],
 ) -> Reconciliation:
-    """Check every working order of ``bot_ids`` against the exchange (module rules)."""
+    """Check every working order of ``bot_ids`` against the exchange of ``orders``'s
+    gateway (module rules)."""
+    gateway = orders.gateway
     report = Reconciliation()
     working = _working_orders(sessions, bot_ids)
     report.checked = len(working)
