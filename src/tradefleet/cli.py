@@ -1,9 +1,9 @@
 """The ``tradefleet`` command: serve, strategies, bots, backtest, download-data,
-check-exchange.
+check-exchange, emergency-stop.
 
 Bad input prints one clear line naming the field and exits with code 2, never a
 traceback. Bot commands work on the database directly; a running server picks the
-change up at its next candle.
+change up at its next candle. The emergency stop asks the running server.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from tradefleet.backtest.command import _number, backtest_command
 from tradefleet.brokers.check_command import check_exchange_command
 from tradefleet.data.command import download_data_command
 from tradefleet.domain import ProductSpec
+from tradefleet.engine.emergency_command import emergency_stop_command
 from tradefleet.optimize.command import optimize_command
 from tradefleet.services.errors import ServiceError
 from tradefleet.strategies import StrategyRegistry, UnknownStrategyError
@@ -36,6 +37,7 @@ app.command("backtest")(backtest_command)
 app.command("optimize")(optimize_command)
 app.command("download-data")(download_data_command)
 app.command("check-exchange")(check_exchange_command)
+app.command("emergency-stop")(emergency_stop_command)
 console = Console()
 errors = Console(stderr=True)
 
@@ -172,7 +174,7 @@ def bots_list() -> None:
             bot.product_id,
             bot.timeframe,
             str(bot.budget),
-            "yes" if bot.is_active else "no",
+            "yes" if bot.is_active else ("halted" if bot.halted_at else "no"),
             str(open_counts.get(bot.id, 0)),
             bot.last_error or "",
         )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradefleet.config import DEFAULT_PAPER_BALANCES, Settings
 from tradefleet.db.models import Base, Bot, Fill, Order, PaperBalance, Position, Signal
 from tradefleet.domain import Candle, ProductSpec
+from tradefleet.engine.emergency import BotHalt, EmergencyReport
 
 ETH_BTC = ProductSpec(
     product_id="ETH-BTC",
@@ -97,6 +98,10 @@ class RecordingEngine:
 
     async def reload_settings(self) -> None:
         self._record("reload_settings", None)
+
+    async def emergency_stop(self, sell_all: bool) -> EmergencyReport:
+        self._record("emergency_stop", int(sell_all))
+        return EmergencyReport(sell_all, [BotHalt(1, "one", 2, int(sell_all), ["a problem"])])
 
     def health(self) -> dict[str, Any]:
         return dict(self.health_report)

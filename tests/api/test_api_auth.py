@@ -62,6 +62,7 @@ PROTECTED_ROUTES = [
     ("POST", "/api/bots"),
     ("POST", "/api/bots/1/start"),
     ("POST", "/api/bots/1/stop"),
+    ("POST", "/api/emergency-stop"),
     ("POST", "/api/positions/1/close"),
     ("PUT", "/api/bots/1"),
     ("PUT", "/api/settings"),

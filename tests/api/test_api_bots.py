@@ -37,6 +37,7 @@ def _expected_bot(bot_id: int, **overrides: object) -> dict[str, object]:
         "is_active": False,
         "last_signal_check": None,
         "last_error": None,
+        "halted_at": None,
         "open_positions": 0,
     }
     expected.update(overrides)

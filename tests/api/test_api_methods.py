@@ -43,7 +43,7 @@ def test_options_and_405_list_the_methods_of_every_path(
     client: TestClient, subtests: pytest.Subtests
 ) -> None:
     """Routes answer before the token check: the list is no secret (the schema is public)."""
-    assert _check_every_path(client, subtests) == 25
+    assert _check_every_path(client, subtests) == 26
     bots = client.options("/api/bots")
     assert bots.headers["allow"] == "GET, OPTIONS, POST"  # was "GET" (the first route only)
     one = client.delete("/api/bots")
@@ -57,7 +57,7 @@ def test_with_the_web_ui_mounted_too(
     (tmp_path / "index.html").write_text("<html>ui</html>")
     app = create_app(make_settings(), session_factory, RecordingEngine(), static_dir=tmp_path)
     with TestClient(app) as client:
-        assert _check_every_path(client, subtests) == 25
+        assert _check_every_path(client, subtests) == 26
         page = client.options("/bots/3")
         assert (page.status_code, page.headers["allow"]) == (204, "GET, HEAD, OPTIONS")
         post = client.post("/index.html")

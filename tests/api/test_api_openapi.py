@@ -34,10 +34,11 @@ def test_operation_ids_are_tag_dash_route_name(api: TestClient) -> None:
     assert ids[("POST", "/api/bots/{bot_id}/start")] == "bots-start_bot"
     assert ids[("GET", "/api/bots/{bot_id}/stats")] == "stats-read_bot_stats"
     assert ids[("POST", "/api/positions/{position_id}/close")] == "positions-close_position"
+    assert ids[("POST", "/api/emergency-stop")] == "emergency-emergency_stop"
     assert ids[("POST", "/api/auth/login")] == "auth-login"
     assert ids[("GET", "/api/health")] == "health-read_health"
     assert all(op.split("-", 1)[0] in path for (_, path), op in ids.items())
-    assert len(set(ids.values())) == len(ids) == 31
+    assert len(set(ids.values())) == len(ids) == 32
 
 
 def test_money_is_a_string_in_responses(api: TestClient) -> None:
@@ -97,7 +98,7 @@ def test_422_is_documented_as_the_answer_really_is(client: TestClient) -> None:
                     "$ref": "#/components/schemas/HTTPValidationError"
                 }, (method, path)
                 assert answer["description"].startswith("Invalid input: the body (not JSON")
-    assert with_input == 23
+    assert with_input == 24
     validator = jsonschema_rs.validator_for({**schemas["HTTPValidationError"],
                                              "components": document["components"]})  # fmt: skip
     login = client.post("/api/auth/login", content=b"{", headers={"Content-Type": "text/json"})

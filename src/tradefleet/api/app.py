@@ -17,6 +17,7 @@ from tradefleet.api.routers import (
     auth,
     backtests,
     bots,
+    emergency,
     health,
     market,
     positions,
@@ -34,7 +35,9 @@ from tradefleet.capacity import ADMISSION_SECONDS, API_IN_FLIGHT
 from tradefleet.config import Settings
 from tradefleet.engine.protocols import EngineControl
 
-PROTECTED = (bots, strategies, positions, trades, signals, settings, market, stats, backtests)
+PROTECTED = (
+    bots, emergency, strategies, positions, trades, signals, settings, market, stats, backtests,
+)  # fmt: skip
 
 
 def operation_id(route: APIRoute) -> str:

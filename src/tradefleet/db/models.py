@@ -71,6 +71,8 @@ class Bot(Base):
     # Set when the bot is deleted: its deals, orders and fills stay (the paper account's
     # balances are explained by them), but the bot is hidden everywhere bots are listed.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Set by an emergency stop: the bot places nothing until a user starts it again.
+    halted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     # The service soft-deletes (``deleted_at``); a hard delete, in SQL or through the ORM,
     # still cascades, and without cascade="all, delete" a loaded child would be orphaned.

@@ -85,8 +85,11 @@ def open_deal(state: BotState, opened_at: int, grid_level: int | None = None) ->
 def place(step: Step, deal: DealState, draft: PlaceOrder, prefix: str = "") -> PlaceOrder | None:
     """Give ``draft`` its id and place it, unless the exchange would refuse it (``None``).
 
-    ``prefix`` goes before the deal's order counter in the id (grid orders).
+    ``prefix`` goes before the deal's order counter in the id (grid orders). A halted
+    bot places nothing but the manual close sells of an emergency stop (``halt``).
     """
+    if step.state.halted and draft.purpose is not OrderPurpose.MANUAL_CLOSE:
+        return None
     seq = deal.order_seq + 1
     cid = client_order_id(step.state.bot_id, deal.seq, draft.purpose, f"{prefix}{seq}")
     order = PlaceOrder(
@@ -319,3 +322,31 @@ def close_deal(
     elif not sell_all(step, deal, OrderPurpose.MANUAL_CLOSE):
         raise ValueError(f"deal {deal_seq} holds {deal.base_amount}, below the minimum order")
     return step.intents
+
+
+def halt(
+    state: BotState, product: ProductSpec, fees: FeeSchedule, *, sell: bool
+) -> tuple[list[OrderIntent], list[str]]:
+    """An emergency stop of one bot: (intents, what could not be done).
+
+    Every working order of every open deal is cancelled, market orders still in flight
+    included; a deal that bought nothing yet is dropped. With ``sell`` each deal that
+    holds base sells it all at market (a manual close; a deal whose market sell is
+    already in flight keeps it), unless the holding is below the minimum order size,
+    which is reported. From then on the bot places nothing else (``place``) until
+    ``rearm``."""
+    step = Step(state, product, fees)
+    state.halted = True
+    problems: list[str] = []
+    for deal in list(state.deals):
+        if sell and has_working(deal, OrderType.MARKET, Side.SELL):
+            continue
+        cancel(step, deal)
+        if not deal.bought_base:
+            discard(step, deal)
+        elif sell and not sell_all(step, deal, OrderPurpose.MANUAL_CLOSE):
+            problems.append(
+                f"deal {deal.seq} holds {canonical(deal.base_amount)}, below the minimum "
+                "order: not sold"
+            )
+    return step.intents, problems

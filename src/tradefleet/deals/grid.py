@@ -84,6 +84,8 @@ def grid_on_candle(
     """Start the grid on its first candle; arm free levels below the close. While entries
     are paused (a stopped bot) nothing is armed and buys still resting are withdrawn."""
     step = Step(state, product, fees)
+    if state.halted:
+        return step.intents
     if state.entries_paused:
         for deal in [d for d in state.deals if not d.bought_base]:
             discard(step, deal)
@@ -119,7 +121,10 @@ def refused_buy(settings: GridSettings, product: ProductSpec) -> tuple[Decimal, 
 
 
 def _arm(settings: GridSettings, step: Step, grid: GridState, level: int, time: int) -> None:
-    """A new deal with a limit buy at ``level``, if valid and within the budget."""
+    """A new deal with a limit buy at ``level``, if valid and within the budget (and the
+    bot is not halted)."""
+    if step.state.halted:
+        return
     price = grid.levels[level]
     buy = level_buy(settings, step.product, price)
     if buy.base_amount is None or validate_order(buy, step.product) is not None:
@@ -197,4 +202,15 @@ def grid_on_reject(
         discard(step, deal)
     elif order.purpose is OrderPurpose.MANUAL_CLOSE:
         _place_sell(step, _grid(state), deal)
+    return step.intents
+
+
+def grid_rearm(state: BotState, product: ProductSpec, fees: FeeSchedule) -> list[OrderIntent]:
+    """A halted grid is started again: each deal holding base gets its sell one level
+    up back; free levels are armed again by the next candle (``grid_on_candle``)."""
+    state.halted = False
+    step = Step(state, product, fees)
+    for deal in state.deals:
+        if deal.base_amount > 0 and not deal.open_orders:
+            _place_sell(step, _grid(state), deal)
     return step.intents

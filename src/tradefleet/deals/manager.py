@@ -77,8 +77,10 @@ def on_candle(
     *,
     fees: FeeSchedule,
 ) -> list[OrderIntent]:
-    """React to a closed candle and the strategy's signal on it."""
+    """React to a closed candle and the strategy's signal on it (a halted bot: never)."""
     step = Step(state, product, fees)
+    if state.halted:
+        return step.intents
     for deal in list(state.deals):
         if not _settled(deal):
             continue
@@ -208,5 +210,23 @@ def on_reject(
     if order.purpose is OrderPurpose.BASE and not deal.bought_base:
         discard(step, deal)
     elif order.purpose in (OrderPurpose.EXIT, OrderPurpose.MANUAL_CLOSE):
+        protect(settings, step, deal)
+    return step.intents
+
+
+def rearm(
+    settings: DealSettings, state: BotState, product: ProductSpec, fees: FeeSchedule
+) -> list[OrderIntent]:
+    """A halted bot is started again: each settled deal gets back its unfilled safety
+    orders (safety orders filled so far + 1 on, within the deal cap and the budget as
+    at any placement) and then its take profit and stop, as after a fill. A deal whose
+    emergency sell is still in flight keeps only that sell."""
+    state.halted = False
+    step = Step(state, product, fees)
+    for deal in state.deals:
+        if not _settled(deal) or deal.open_orders:
+            continue
+        if deal.base_price is not None:
+            place_safety_orders(settings, step, deal, first=deal.safety_orders_filled)
         protect(settings, step, deal)
     return step.intents

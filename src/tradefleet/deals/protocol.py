@@ -3,7 +3,9 @@ which kind of bot they drive: ``manager = manager_for(settings)``.
 
 Call order per closed candle: ``on_fees`` (before anything can fill at the fees now in
 force), ``on_reject`` for orders the broker refused, ``on_fill`` for each fill of the
-candle (as the broker reports them), then ``on_candle``. Every call
+candle (as the broker reports them), then ``on_candle``. ``halt`` (an emergency stop)
+withdraws every order; while halted only fills, rejections and ``close_deal`` are
+called, and ``rearm`` starts the bot again before its next ``on_fees``. Every call
 returns the order intents to record and send, in order, and updates ``state`` in place.
 An order placed by any call may fill from the next candle on (see ``fill_model``).
 """
@@ -48,6 +50,14 @@ class Manager(Protocol):
         self, state: BotState, product: ProductSpec, fees: FeeSchedule
     ) -> list[OrderIntent]: ...
 
+    def halt(
+        self, state: BotState, product: ProductSpec, fees: FeeSchedule, *, sell: bool
+    ) -> tuple[list[OrderIntent], list[str]]: ...
+
+    def rearm(
+        self, state: BotState, product: ProductSpec, fees: FeeSchedule
+    ) -> list[OrderIntent]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class SignalDealManager:
@@ -86,6 +96,14 @@ class SignalDealManager:
         s = self.settings
         return book.fit_to_fees(state, s.budget, s.compound_profits, product, fees)
 
+    def halt(
+        self, state: BotState, product: ProductSpec, fees: FeeSchedule, *, sell: bool
+    ) -> tuple[list[OrderIntent], list[str]]:
+        return book.halt(state, product, fees, sell=sell)
+
+    def rearm(self, state: BotState, product: ProductSpec, fees: FeeSchedule) -> list[OrderIntent]:
+        return manager.rearm(self.settings, state, product, fees)
+
 
 @dataclass(frozen=True, slots=True)
 class GridManager:
@@ -122,6 +140,14 @@ class GridManager:
         self, state: BotState, product: ProductSpec, fees: FeeSchedule
     ) -> list[OrderIntent]:
         return book.fit_to_fees(state, self.settings.budget, False, product, fees)
+
+    def halt(
+        self, state: BotState, product: ProductSpec, fees: FeeSchedule, *, sell: bool
+    ) -> tuple[list[OrderIntent], list[str]]:
+        return book.halt(state, product, fees, sell=sell)
+
+    def rearm(self, state: BotState, product: ProductSpec, fees: FeeSchedule) -> list[OrderIntent]:
+        return grid.grid_rearm(state, product, fees)
 
 
 def manager_for(settings: DealSettings | GridSettings) -> Manager:

@@ -63,12 +63,15 @@ def position_cap(settings: DealSettings) -> Decimal:
     return settings.budget if cap is None else min(cap, settings.budget)
 
 
-def place_safety_orders(settings: DealSettings, step: Step, deal: DealState) -> None:
-    """Place the ladder below the deal's base price, within the deal cap and the budget."""
+def place_safety_orders(
+    settings: DealSettings, step: Step, deal: DealState, first: int = 0
+) -> None:
+    """Place the ladder below the deal's base price, within the deal cap and the budget;
+    from safety order ``first`` (0-based) on: a resumed deal's unfilled ones."""
     if deal.base_price is None:
         raise ValueError(f"deal {deal.seq} has no base price yet")
     cap = position_cap(settings)
-    for price, base in safety_ladder(settings, deal.base_price, step.product):
+    for price, base in safety_ladder(settings, deal.base_price, step.product)[first:]:
         if price <= 0 or base <= 0:
             continue
         cost = limit_buy_cost(price, base, step.fees)

@@ -141,6 +141,9 @@ class BotState:
     # A stopped bot manages the deals it holds but enters nothing new (grid: no arming,
     # and its resting entry buys are withdrawn). Set by the engine, never persisted.
     entries_paused: bool = False
+    # An emergency stop withdrew the bot's orders (``book.halt``): it places nothing but
+    # the emergency sells until ``rearm`` puts its exits back when it is started again.
+    halted: bool = False
 
     def deal(self, seq: int) -> DealState | None:
         return next((deal for deal in self.deals if deal.seq == seq), None)
@@ -171,11 +174,14 @@ class BotState:
 
     def to_manager_state(self) -> dict[str, Any]:
         """The JSON kept in ``Bot.manager_state``: what outlives the bot's deals."""
-        return {
+        data: dict[str, Any] = {
             "next_deal_seq": self.next_deal_seq,
             "last_deal_closed_at": self.last_deal_closed_at,
             "grid": None if self.grid is None else self.grid.to_json(),
         }
+        if self.halted:  # absent otherwise: the JSON of bots never halted is unchanged
+            data["halted"] = True
+        return data
 
     @classmethod
     def from_manager_state(cls, bot_id: int, data: Mapping[str, Any]) -> BotState:
@@ -187,6 +193,7 @@ class BotState:
             next_deal_seq=int(data.get("next_deal_seq", 1)),
             last_deal_closed_at=None if closed_at is None else int(closed_at),
             grid=None if grid is None else GridState.from_json(grid),
+            halted=bool(data.get("halted", False)),
         )
 
 

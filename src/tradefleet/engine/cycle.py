@@ -208,6 +208,8 @@ def _missed(runtime: BotRuntime, candles: list[Candle]) -> list[str]:
 def _signal(
     runtime: BotRuntime, arrays: CandleArrays, index: int, warmup: int, candle: Candle
 ) -> SignalEvent:
+    if runtime.halted:
+        return hold(candle, "bot halted by an emergency stop: start it to resume")
     if not runtime.is_active:
         return hold(candle, "bot stopped: managing open deals only")
     start = max(0, index + 1 - warmup)

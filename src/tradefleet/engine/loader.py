@@ -46,4 +46,5 @@ def build_runtime(
         updated_marker=bot_marker(bot),
         book=book,
         position_ids=position_ids,
+        halted=bot.halted_at is not None,
     )

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tradefleet.domain import Candle, ProductSpec
+from tradefleet.engine.emergency import EmergencyReport
 
 
 class MarketView(Protocol):
@@ -40,6 +41,10 @@ class EngineControl(Protocol):
 
     async def close_position(self, position_id: int) -> None:
         """Cancel the deal's resting orders and sell what it holds at market."""
+
+    async def emergency_stop(self, sell_all: bool) -> EmergencyReport:
+        """Stop and halt every bot, cancel every resting order, and with ``sell_all``
+        sell every open deal at market; says what was done and what could not be."""
 
     async def reload_settings(self) -> None:
         """Re-read run-time settings (fees, slippage) from the ``settings`` table."""

@@ -56,6 +56,7 @@ MARKER_COLUMNS = (
     Bot.timeframe,
     cast(Bot.budget, Text),
     Bot.is_active,
+    Bot.halted_at,
 )
 
 

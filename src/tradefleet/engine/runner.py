@@ -32,8 +32,10 @@ from tradefleet.db.session import transaction
 from tradefleet.deals.protocol import manager_for
 from tradefleet.domain import Candle, FeeSchedule
 from tradefleet.engine.cycle import CycleWriter, advance_bot
+from tradefleet.engine.emergency import EmergencyReport, Halter
 from tradefleet.engine.events import StepEvents
 from tradefleet.engine.registry import Catalog, RuntimeRegistry
+from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.stepper import StepContext, apply_intents
 from tradefleet.engine.store import persist_step
 from tradefleet.engine.threads import in_thread
@@ -327,15 +329,12 @@ class Engine:
                 raise ConflictError(
                     f"position {position_id} cannot be closed now: {error}"
                 ) from None
-            base_time = runtime.last_candle_time or last_closed_open_time(
-                self._clock.now(), runtime.tf_seconds
-            )
             events = StepEvents()
             ctx = StepContext(self.account, self.fees, manager)
 
             def write() -> None:
                 with transaction(self._sessions) as session:
-                    apply_intents(runtime, intents, ctx, events, base_time + runtime.tf_seconds)
+                    apply_intents(runtime, intents, ctx, events, self._next_open(runtime))
                     persist_step(session, runtime, events)
                     self.account.flush(session)
 
@@ -344,6 +343,37 @@ class Engine:
             except Exception:
                 await self._reload_all()
                 raise
+
+    async def emergency_stop(self, sell_all: bool) -> EmergencyReport:
+        """Stop and halt every bot, cancel every resting order, and with ``sell_all``
+        sell every open deal at market (at the next candle's open on paper)."""
+        async with self._lock:
+            halter = Halter(self.registry, self.account, self.fees)
+            opens = {
+                runtime.bot_id: self._next_open(runtime) for runtime in self.registry.runtimes()
+            }
+
+            def write() -> EmergencyReport:
+                with transaction(self._sessions) as session:
+                    return halter.halt_all(session, sell_all, opens)
+
+            try:
+                report = await in_thread(write)
+            finally:
+                await self._reload_all()  # every bot as stored: halted, its orders withdrawn
+        log.warning(
+            "emergency stop: %d bots halted, %d orders cancelled, %d sells placed, %d problems",
+            len(report.bots), report.orders_cancelled, report.sells_placed, len(report.problems),
+        )  # fmt: skip
+        self._wake.set()
+        return report
+
+    def _next_open(self, runtime: BotRuntime) -> int:
+        """When an order placed between candles may first fill: the next candle's open."""
+        base_time = runtime.last_candle_time or last_closed_open_time(
+            self._clock.now(), runtime.tf_seconds
+        )
+        return base_time + runtime.tf_seconds
 
     def health(self) -> dict[str, Any]:
         report = self.last_cycle

@@ -59,6 +59,7 @@ class BotRuntime:
     # The latest "budget exhausted" note: shown in last_error until the bot places a
     # buy again, and written to the signal log only when its text changes.
     budget_note: str | None = None
+    halted: bool = False  # stopped by an emergency stop, until a user starts it again
 
     @property
     def key(self) -> tuple[str, str]:

@@ -1,5 +1,8 @@
 """One bot, one closed candle, in paper mode: fills first, then the decision.
 
+A bot halted by an emergency stop only takes the fills of its emergency sells; one
+started again after it first gets its exits back (``Manager.rearm``).
+
 The order of work is the fill model's (see ``brokers/fill_model.py``) and the same as
 ``deals.simulate``'s: orders that cannot fill at this open are rejected, then the
 candle's fills are taken one at a time and each is shown to the deal manager before the
@@ -43,6 +46,18 @@ def run_step(runtime: BotRuntime, candle: Candle, signal: Signal, ctx: StepConte
     """Process ``candle`` for one bot; mutates the runtime and the account."""
     step = BotStep(runtime, ctx, StepEvents(signal=signal, candle_time=candle.time))
     step.active_from = candle.time + runtime.tf_seconds
+    if runtime.halted:  # an emergency stop: only its sells still fill
+        if not runtime.state.halted:  # halted while it was not loaded: withdraw now
+            intents, problems = ctx.manager.halt(
+                runtime.state, runtime.product, ctx.fees, sell=False
+            )
+            step.apply(intents)
+            step.events.notes += problems
+        step.take_fills(candle)
+        step.events.notes += runtime.state.take_notes()
+        return step.events
+    if runtime.state.halted:  # started again after an emergency stop
+        step.apply(ctx.manager.rearm(runtime.state, runtime.product, ctx.fees))
     step.apply(ctx.manager.on_fees(runtime.state, runtime.product, ctx.fees))
     step.take_fills(candle)
     step.apply(ctx.manager.on_candle(runtime.state, candle, signal, runtime.product, ctx.fees))

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import JSON, Text, cast, delete, func, select
+from sqlalchemy import JSON, Text, cast, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -257,14 +257,34 @@ def set_active(session: Session, bot_id: int, active: bool) -> Bot:
 
     A stopped bot without deals is not followed by the engine, so when it starts again it
     starts at the newest candle: it never trades the candles of the time it was stopped.
+    Starting a bot halted by an emergency stop resumes it: its deals get their exits back.
     """
     bot = get_bot(session, bot_id, lock=True)
     if active and not bot.is_active and not open_position_count(session, bot_id):
         bot.last_candle_time = None
+    if active:
+        bot.halted_at = None  # started again after an emergency stop: it resumes
     bot.is_active = active
     bot.updated_at = utcnow()
     session.commit()
     return bot
+
+
+def halt_bots(session: Session, also: Sequence[int]) -> list[tuple[int, str]]:
+    """Mark halted (and stopped) every bot that is active, holds an open deal or is in
+    ``also``; (id, name) of each, by id. Written in the caller's transaction."""
+    holding = select(Position.bot_id).where(Position.status == OPEN)
+    chosen = or_(Bot.is_active, Bot.id.in_(holding), Bot.id.in_(list(also)))
+    bots = session.scalars(
+        select(Bot).where(Bot.deleted_at.is_(None), chosen).order_by(Bot.id).with_for_update()
+    ).all()
+    now = utcnow()
+    for bot in bots:
+        bot.is_active = False
+        bot.halted_at = now
+        bot.updated_at = now
+    session.flush()
+    return [(bot.id, bot.name) for bot in bots]
 
 
 def _given(new: T | None, old: T) -> T:

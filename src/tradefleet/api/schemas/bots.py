@@ -146,6 +146,10 @@ class BotPublic(BotBase):
     updated_at: datetime
     last_signal_check: datetime | None
     last_error: str | None
+    halted_at: datetime | None = Field(
+        description="when an emergency stop halted the bot: it places nothing until it is "
+        "started again, which puts its deals' exits back"
+    )
     open_positions: int = Field(description="deals open now")
 
     @classmethod
