@@ -83,6 +83,8 @@ class BotStats:
     funds_in_use: Decimal
     budget_available: Decimal
     budget_free: Decimal
+    # Base left in closed deals below one base increment (unsellable), per currency.
+    dust: dict[str, Decimal]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +206,19 @@ def bot_stats(
         funds_in_use=in_use,
         budget_available=available,
         budget_free=canonical(max(ZERO, available - in_use)),
+        dust=dust_by_currency(closed),
     )
+
+
+def dust_by_currency(closed: Iterable[DealRecord]) -> dict[str, Decimal]:
+    """What closed deals kept because it was below the base increment, per base currency
+    (``deals.book.sellable``); only currencies with some, so paper bots show ``{}``."""
+    dust: dict[str, Decimal] = {}
+    for deal in closed:
+        if deal.base_amount > 0:
+            currency = deal.product_id.split("-", 1)[0]
+            dust[currency] = dust.get(currency, ZERO) + deal.base_amount
+    return {currency: canonical(amount) for currency, amount in sorted(dust.items())}
 
 
 @dataclass(frozen=True, slots=True)

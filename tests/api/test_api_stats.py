@@ -34,6 +34,7 @@ def test_bot_stats_are_exact(api: TestClient, seeded: Seeded) -> None:
         "funds_in_use": "0.048288",
         "budget_available": "1",  # a profit is not reinvested without compound_profits
         "budget_free": "0.951712",  # 1 - 0.048288
+        "dust": {},
     }
 
 

@@ -59,11 +59,12 @@ LOSS = Deal(
     sold_quote=d("0.18"),
     sell_fees=d("0.00072"),
 )
-# +0.005 = 0.0556 - 0.0003 - 0.05 - 0.0003
+# +0.005 = 0.0556 - 0.0003 - 0.05 - 0.0003; it kept 0.00004 ETH of dust (a live buy)
 SMALL_WIN = Deal(
     "closed",
     T0 + 3 * H,
     T0 + 5 * H,
+    base_amount=d("0.00004"),
     bought_quote=d("0.05"),
     buy_fees=d("0.0003"),
     sold_quote=d("0.0556"),
@@ -95,6 +96,7 @@ def test_every_figure_of_a_bot_with_three_closed_and_one_open_deal() -> None:
         funds_in_use=d("0.048288"),
         budget_available=d("0.99204"),  # the budget of 1 less the realised loss 0.00796
         budget_free=d("0.943752"),  # 0.99204 - 0.048288
+        dust={"ETH": d("0.00004")},  # the open deal's 1 ETH is a holding, not dust
     )
 
 

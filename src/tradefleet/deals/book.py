@@ -38,7 +38,7 @@ from tradefleet.domain import (
     ProductSpec,
     Side,
 )
-from tradefleet.money import ZERO, canonical, fee_for, quantize_amount
+from tradefleet.money import ZERO, canonical, fee_for, quantize_amount, round_down
 
 from .state import CLOSED, BotState, DealState
 
@@ -221,9 +221,17 @@ def record_buy(deal: DealState, fill: Fill) -> None:
 
 
 def close(step: Step, deal: DealState, fill: Fill, reason: CloseReason) -> None:
-    """Record the selling fill, realise the PnL, cancel what still works, retire the deal."""
+    """Record the selling fill, realise the PnL, cancel what still works, retire the deal.
+
+    What the sell leaves is dust (below one base increment), kept in ``base_amount``; its
+    cost stays in the deal's (so in its realised PnL). A sell that leaves more is refused:
+    the deal's books would no longer match what it holds."""
     if fill.base_amount > deal.base_amount:
         raise ValueError(f"deal {deal.seq} sold {fill.base_amount} but held {deal.base_amount}")
+    if deal.base_amount - fill.base_amount >= step.product.base_increment:
+        raise ValueError(
+            f"deal {deal.seq} sold {fill.base_amount} of {deal.base_amount}: more than dust left"
+        )
     deal.base_amount -= fill.base_amount
     deal.sold_base += fill.base_amount
     deal.sold_quote += fill.quote_amount
@@ -250,13 +258,22 @@ def discard(step: Step, deal: DealState) -> None:
     step.state.discarded.append(deal)
 
 
+def sellable(deal: DealState, product: ProductSpec) -> Decimal:
+    """What a deal's sell may ask for: its holding rounded down to the base increment.
+    A live buy by quote amount receives base off the increment (what the exchange
+    fills); the remainder below one increment is dust: the deal keeps it in
+    ``base_amount`` when it closes, so the books still show it (``stats``). On paper and
+    in backtests every buy is on the increment and nothing is ever dust."""
+    return round_down(deal.base_amount, product.base_increment)
+
+
 def sell_all(step: Step, deal: DealState, purpose: OrderPurpose) -> bool:
-    """Cancel the deal's working orders and sell all it holds at market.
+    """Cancel the deal's working orders and sell all it can at market (``sellable``).
 
     Nothing changes (``False``) when the exchange would refuse the sell, so a deal never
     loses its resting exits for a sell that cannot happen.
     """
-    sell = draft(Side.SELL, OrderType.MARKET, purpose, base=deal.base_amount)
+    sell = draft(Side.SELL, OrderType.MARKET, purpose, base=sellable(deal, step.product))
     if validate_order(sell, step.product) is not None:
         return False
     cancel(step, deal)

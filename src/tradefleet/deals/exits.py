@@ -24,7 +24,7 @@ from decimal import Decimal
 from tradefleet.domain import Candle, OrderPurpose, OrderType, ProductSpec, Side
 from tradefleet.money import round_nearest, to_decimal
 
-from .book import Step, cancel, draft, place
+from .book import Step, cancel, draft, place, sellable
 from .settings import DealSettings
 from .state import DealState
 
@@ -56,7 +56,7 @@ def protect(settings: DealSettings, step: Step, deal: DealState) -> None:
     """(Re)place the deal's take profit and stop for what it holds now."""
     cancel(step, deal, _EXITS)
     avg = deal.average_entry_price
-    if avg is None or deal.base_amount <= 0:
+    if avg is None or sellable(deal, step.product) <= 0:
         return
     tp = settings.take_profit_pct
     deal.take_profit_price = pct_price(avg, tp, step.product) if tp > 0 else None
@@ -65,7 +65,7 @@ def protect(settings: DealSettings, step: Step, deal: DealState) -> None:
             Side.SELL,
             OrderType.LIMIT,
             OrderPurpose.TAKE_PROFIT,
-            base=deal.base_amount,
+            base=sellable(deal, step.product),
             price=deal.take_profit_price,
         )
         place(step, deal, sell)
@@ -77,7 +77,11 @@ def _place_stop(settings: DealSettings, step: Step, deal: DealState) -> None:
     if deal.stop_price is None:
         return
     stop = draft(
-        Side.SELL, OrderType.STOP, OrderPurpose.STOP, base=deal.base_amount, trigger=deal.stop_price
+        Side.SELL,
+        OrderType.STOP,
+        OrderPurpose.STOP,
+        base=sellable(deal, step.product),
+        trigger=deal.stop_price,
     )
     place(step, deal, stop)
 

@@ -49,6 +49,7 @@ from .book import (
     open_deal,
     place,
     record_buy,
+    sellable,
     take_order,
 )
 from .settings import GridSettings, GridSpacing
@@ -143,7 +144,7 @@ def _place_sell(step: Step, grid: GridState, deal: DealState) -> None:
         Side.SELL,
         OrderType.LIMIT,
         OrderPurpose.GRID_SELL,
-        base=deal.base_amount,
+        base=sellable(deal, step.product),
         price=grid.levels[level + 1],
     )
     place(step, deal, sell, prefix=f"{level + 1}c{grid.cycles[level]}n")

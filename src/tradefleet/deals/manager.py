@@ -54,6 +54,7 @@ from .book import (
     place,
     record_buy,
     sell_all,
+    sellable,
     take_order,
 )
 from .exits import protect, trail
@@ -84,7 +85,7 @@ def on_candle(
     for deal in list(state.deals):
         if not _settled(deal):
             continue
-        if signal.action is SignalAction.SELL and _exit_allowed(settings, deal, candle, step.fees):
+        if signal.action is SignalAction.SELL and _exit_allowed(settings, step, deal, candle):
             sell_all(step, deal, OrderPurpose.EXIT)
         else:
             trail(settings, step, deal, candle)
@@ -100,15 +101,13 @@ def _settled(deal: DealState) -> bool:
     return held and not has_working(deal, OrderType.MARKET)
 
 
-def _exit_allowed(
-    settings: DealSettings, deal: DealState, candle: Candle, fees: FeeSchedule
-) -> bool:
+def _exit_allowed(settings: DealSettings, step: Step, deal: DealState, candle: Candle) -> bool:
     """The deal's profit if sold at this close, net of its buy fees and the taker fee of
     the sell, is at least ``exit_min_profit_pct`` of what it cost (-100 = any price)."""
     if not settings.signal_exit or deal.average_entry_price is None:
         return False
     cost = deal.bought_quote + deal.buy_fees
-    proceeds = to_decimal(candle.close) * deal.base_amount * (1 - fees.taker)
+    proceeds = to_decimal(candle.close) * sellable(deal, step.product) * (1 - step.fees.taker)
     return proceeds - cost >= cost * settings.exit_min_profit_pct / 100
 
 

@@ -28,6 +28,10 @@ class BotStatsPublic(BaseModel):
         description="what the bot may commit: its budget less its realised losses"
     )
     budget_free: Money = Field(description="budget available less funds in use")
+    dust: dict[str, Money] = Field(
+        description="base kept by closed deals because it was below the product's base "
+        "increment (a live buy by quote receives base off the increment), per currency"
+    )
 
 
 class QuoteTotalsPublic(BaseModel):
