@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -163,9 +164,11 @@ def bots_list() -> None:
     with _session() as session:
         rows = bot_service.list_bots(session)
         open_counts = bot_service.open_position_counts(session)
-    table = Table(
-        "id", "name", "strategy", "product", "tf", "budget", "active", "open", "last error"
-    )
+    # The columns never wrap; what went wrong comes under the table, whole.
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("id", "name", "strategy", "product", "tf", "budget", "account", "active",
+                   "open"):  # fmt: skip
+        table.add_column(column, no_wrap=True)
     for bot in rows:
         table.add_row(
             str(bot.id),
@@ -174,11 +177,18 @@ def bots_list() -> None:
             bot.product_id,
             bot.timeframe,
             str(bot.budget),
+            bot.account,
             "yes" if bot.is_active else ("halted" if bot.halted_at else "no"),
             str(open_counts.get(bot.id, 0)),
-            bot.last_error or "",
         )
     console.print(table)
+    for bot in rows:
+        if bot.last_error:
+            console.print(
+                f"bot {bot.id} ({escape(bot.name)}): {escape(bot.last_error)}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @bots_app.command("create")
@@ -193,6 +203,9 @@ def bots_create(
     ] = "{}",
     description: Annotated[str, typer.Option(help="free text")] = "",
     start: Annotated[bool, typer.Option("--start", help="start the bot right away")] = False,
+    account: Annotated[
+        str, typer.Option(help="paper, or live (not available in this release)")
+    ] = "paper",
 ) -> None:
     """Create a bot (inactive unless --start)."""
     from tradefleet.services import bots as bot_service  # SQLAlchemy loads for bots commands only
@@ -205,6 +218,7 @@ def bots_create(
         budget=_number("budget", budget),
         strategy_config=_json_object("config", config),
         description=description,
+        account=account,
     )
     spec = _product(_settings(), product)
     with _session() as session:

@@ -34,6 +34,7 @@ def _expected_bot(bot_id: int, **overrides: object) -> dict[str, object]:
         "product_id": "ETH-BTC",
         "timeframe": "5m",
         "budget": "0.5",
+        "account": "paper",
         "is_active": False,
         "last_signal_check": None,
         "last_error": None,

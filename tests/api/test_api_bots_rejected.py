@@ -344,3 +344,35 @@ async def test_an_unreachable_exchange_is_a_503_saying_how_to_try_offline(
         }
     finally:
         await source.close()
+
+
+def test_a_live_account_is_refused_in_this_release(api: TestClient, reject: Reject) -> None:
+    unavailable = (
+        "live trading is not available in this release: bots trade on paper "
+        "(exchange keys can already be checked with tradefleet check-exchange)"
+    )
+    body = reject("POST", "/api/bots", bot_payload(account="live"), 422)
+    assert [(e["loc"], e["msg"]) for e in body["detail"]] == [(["body", "account"], unavailable)]
+    body = reject("POST", "/api/bots", bot_payload(account="demo"), 422)
+    assert body["detail"][0]["loc"] == ["body", "account"]
+    bot_id = api.post("/api/bots", json=bot_payload()).json()["id"]
+    body = reject("PUT", f"/api/bots/{bot_id}", {"account": "live"}, 422)
+    assert [(e["loc"], e["msg"]) for e in body["detail"]] == [(["body", "account"], unavailable)]
+    assert api.get(f"/api/bots/{bot_id}").json()["account"] == "paper"
+
+
+def test_the_account_changes_only_without_open_deals(
+    api: TestClient, session_factory: sessionmaker[Session], reject: Reject
+) -> None:
+    with session_factory() as session:  # as a later release (or a hand edit) stores them
+        holder, idle = add_bot(session, "holder"), add_bot(session, "idle", product_id="BTC-USD")
+        add_position(session, holder, 1)
+        holder.account = idle.account = "live"
+        session.commit()
+        holder_id, idle_id = holder.id, idle.id
+    body = reject("PUT", f"/api/bots/{holder_id}", {"account": "paper"}, 409)
+    assert body == {
+        "detail": f"bot {holder_id} has open positions: close them before changing account"
+    }
+    moved = api.put(f"/api/bots/{idle_id}", json={"account": "paper"})
+    assert (moved.status_code, moved.json()["account"]) == (200, "paper")

@@ -19,6 +19,7 @@ def test_bot_stats_are_exact(api: TestClient, seeded: Seeded) -> None:
     assert answer.status_code == 200
     assert answer.json() == {
         "bot_id": seeded.eth_bot,
+        "account": "paper",
         "quote_currency": "BTC",
         "budget": "1",
         "open_deals": 1,

@@ -91,6 +91,8 @@ def test_bots_create_start_stop_and_list(database: str) -> None:
         (["--strategy", "nope"], "unknown strategy"),
         (["--product", "ETH-XYZ"], "product_id"),
         (["--timeframe", "7m"], "timeframe"),
+        (["--account", "live"], "account: live trading is not available in this release"),
+        (["--account", "demo"], "account: must be one of: paper, live"),
         (["--name", "a\x1bb"], "name: must not contain a control character (U+001B at position 1)"),
         (
             ["--strategy", "grid", "--product", "BTC-USD", "--budget", "100"],

@@ -59,6 +59,8 @@ class Bot(Base):
     timeframe: Mapped[str] = mapped_column(String(8))
     budget: Mapped[Decimal] = mapped_column(Money)
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whose money the bot trades: "paper" (the simulated account) or "live" (the exchange).
+    account: Mapped[str] = mapped_column(String(8), default="paper", server_default="paper")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The last edit by a user; set by services.bots, not by the engine's bookkeeping.
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

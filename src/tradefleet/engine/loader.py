@@ -12,6 +12,7 @@ from tradefleet.domain import ProductSpec
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.store import restore_state
 from tradefleet.market.base import timeframe_seconds
+from tradefleet.services.bot_rules import LIVE_UNAVAILABLE
 from tradefleet.strategies.base import StrategyRegistry
 
 
@@ -25,6 +26,8 @@ def build_runtime(
 ) -> BotRuntime:
     """A runtime for ``bot``; raises ValueError/KeyError when its stored config is invalid.
     ``realized``: the bot's realised PnL when the caller read it for many bots at once."""
+    if bot.account != "paper":  # refused by the API and the CLI; a hand edit is shown
+        raise ValueError(f"account {bot.account!r}: {LIVE_UNAVAILABLE}")
     strategy = StrategyRegistry.create(bot.strategy_type, bot.strategy_config)
     tf_seconds = timeframe_seconds(bot.timeframe)
     settings: DealSettings | GridSettings = on_timeframe(

@@ -57,6 +57,7 @@ MARKER_COLUMNS = (
     cast(Bot.budget, Text),
     Bot.is_active,
     Bot.halted_at,
+    Bot.account,
 )
 
 

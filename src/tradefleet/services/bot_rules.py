@@ -61,6 +61,22 @@ def description_problems(description: str) -> Problems:
     return [] if problem is None else [("description", problem)]
 
 
+ACCOUNTS = ("paper", "live")
+LIVE_UNAVAILABLE = (
+    "live trading is not available in this release: bots trade on paper "
+    "(exchange keys can already be checked with tradefleet check-exchange)"
+)
+
+
+def account_problems(account: str) -> Problems:
+    """``paper`` always; ``live`` once the server can trade live (not in this release)."""
+    if account not in ACCOUNTS:
+        return [("account", f"must be one of: {', '.join(ACCOUNTS)}")]
+    if account == "live":
+        return [("account", LIVE_UNAVAILABLE)]
+    return []
+
+
 def timeframe_problems(timeframe: str) -> Problems:
     if timeframe not in TIMEFRAMES:
         return [("timeframe", f"must be one of: {', '.join(TIMEFRAMES)}")]

@@ -40,6 +40,7 @@ class BotInput:
     budget: Decimal
     strategy_config: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    account: str = "paper"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class BotChanges:
     product_id: str | None = None
     timeframe: str | None = None
     budget: Decimal | None = None
+    account: str | None = None
 
 
 def get_bot(session: Session, bot_id: int, *, lock: bool = False) -> Bot:
@@ -126,6 +128,7 @@ def create_bot(session: Session, data: BotInput, product: ProductSpec | None) ->
     problems += bot_rules.description_problems(data.description)
     problems += bot_rules.product_problems(data.product_id, product)
     problems += bot_rules.timeframe_problems(data.timeframe)
+    problems += bot_rules.account_problems(data.account)
     budget_problems = bot_rules.budget_problems(data.budget)
     config, config_problems = bot_rules.strategy_config_problems(
         data.strategy_type, data.strategy_config, None if budget_problems else data.budget
@@ -144,6 +147,7 @@ def create_bot(session: Session, data: BotInput, product: ProductSpec | None) ->
         product_id=data.product_id,
         timeframe=data.timeframe,
         budget=canonical(data.budget),
+        account=data.account,
         is_active=False,
         manager_state={},
     )
@@ -169,6 +173,8 @@ def update_bot(
         problems += bot_rules.product_problems(changes.product_id, product)
     if changes.timeframe is not None:
         problems += bot_rules.timeframe_problems(changes.timeframe)
+    if changes.account is not None and changes.account != bot.account:
+        problems += bot_rules.account_problems(changes.account)
     budget = _given(changes.budget, bot.budget)
     budget_problems = bot_rules.budget_problems(budget)
     strategy_type = _given(changes.strategy_type, bot.strategy_type)
@@ -192,6 +198,7 @@ def update_bot(
     bot.product_id = product_id
     bot.timeframe = _given(changes.timeframe, bot.timeframe)
     bot.budget = canonical(budget)
+    bot.account = _given(changes.account, bot.account)
     bot.updated_at = utcnow()
     _commit(session, name)
     return bot
@@ -308,13 +315,15 @@ def _check_deal_fields_unchanged(
     session: Session, bot: Bot, changes: BotChanges, config: Mapping[str, Any]
 ) -> None:
     """Open deals were opened by this strategy on this product and timeframe (their exits
-    are checked on its candles); they must keep all three, and a grid its levels."""
+    are checked on its candles) with this account's money; they must keep all four, and
+    a grid its levels."""
     moved = [
         what
         for what, new, old in (
             ("strategy_type", changes.strategy_type, bot.strategy_type),
             ("product_id", changes.product_id, bot.product_id),
             ("timeframe", changes.timeframe, bot.timeframe),
+            ("account", changes.account, bot.account),
         )
         if new is not None and new != old
     ]

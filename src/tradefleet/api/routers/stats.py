@@ -78,7 +78,9 @@ def _bot_stats(session: Session, bot_id: int, market: MarketView) -> BotStatsPub
         last_prices(market, deals),
         compound_profits=compound,
     )
-    return BotStatsPublic.model_validate({"bot_id": bot.id, **asdict(stats)})
+    return BotStatsPublic.model_validate(
+        {"bot_id": bot.id, "account": bot.account, **asdict(stats)}
+    )
 
 
 def _fleet_stats(session: Session, market: MarketView) -> StatsPublic:

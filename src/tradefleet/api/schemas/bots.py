@@ -5,7 +5,7 @@ by the service and reported in the same 422 form."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +24,7 @@ from tradefleet.services.bot_rules import (
     CONFIG_MAX_PARAMETERS,
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
+    account_problems,
     text_problem,
 )
 
@@ -50,6 +51,30 @@ Budget = Annotated[
     ),
 ]
 StrategyType = Annotated[str, Field(min_length=1, max_length=50, examples=["rsi"]), PlainText]
+_ACCOUNT_HELP = (
+    "whose money the bot trades: paper (the simulated account) or live (the exchange "
+    "account). It changes only while the bot has no open deals"
+)
+Account = Annotated[Literal["paper", "live"], Field(description=_ACCOUNT_HELP)]
+
+
+def _account_taken(account: str) -> str:
+    """What this release accepts (``bot_rules.account_problems``): paper only."""
+    problems = account_problems(account)
+    if problems:
+        raise PydanticCustomError("value_error", problems[0][1])
+    return account
+
+
+# The schema says what is accepted now (paper); live is refused with the reason.
+AccountInput = Annotated[
+    str,
+    AfterValidator(_account_taken),
+    WithJsonSchema(
+        {"type": "string", "enum": ["paper"], "description": _ACCOUNT_HELP + " (live: not in "
+         "this release)"}
+    ),
+]  # fmt: skip
 
 
 def _product_id(product_id: str) -> str:
@@ -106,6 +131,8 @@ class BotBase(BaseModel):
 class BotCreate(BotBase):
     model_config = ConfigDict(extra="forbid")
 
+    account: AccountInput = "paper"
+
 
 class BotUpdate(BaseModel):
     """A partial update: omitted (or null) fields stay as they are.
@@ -129,6 +156,7 @@ class BotUpdate(BaseModel):
     product_id: ProductId | None = None
     timeframe: Timeframe | None = None
     budget: Budget | None = None
+    account: AccountInput | None = None
 
 
 class BotPublic(BotBase):
@@ -140,6 +168,7 @@ class BotPublic(BotBase):
     strategy_type: str
     strategy_config: dict[str, Any]
     product_id: str
+    account: Account
     id: int
     is_active: bool
     created_at: datetime

@@ -11,6 +11,7 @@ class BotStatsPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     bot_id: int
+    account: str = Field(description="paper or live: whose money these figures are")
     quote_currency: str
     budget: Money
     open_deals: int
