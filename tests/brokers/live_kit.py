@@ -47,12 +47,16 @@ class Live:
         *,
         clock: list[float] | None = None,
         waits: list[float] | None = None,
+        timeout_ms: int | None = None,
     ) -> LiveOrders:
         """A live order service with its own ccxt client (a restart makes a new one).
         With ``clock`` (one number, seconds) the gateway's time is that number, and a
-        wait it makes moves it on at once and is noted in ``waits``."""
+        wait it makes moves it on at once and is noted in ``waits``; ``timeout_ms``
+        shortens the client's request timeout (15 s in the server)."""
         url = self.exchange.account.fake.url
         client = private_client("coinbase", url, self.key, rate_limit=False)
+        if timeout_ms is not None:
+            client.timeout = timeout_ms
         if clock is None:
             gateway = ExchangeGateway(client, COINBASE)
         else:

@@ -79,6 +79,7 @@ class FakeOrders:
     fills: list[dict[str, Any]] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (client id, error)
     creates: int = 0  # create requests that made a new order
+    repeats: int = 0  # create requests answered with the order their client id already has
     page_limit: int = 100  # the most orders or fills one page holds (tests lower it)
 
     def __post_init__(self) -> None:
@@ -277,6 +278,7 @@ class FakeOrders:
         body = json.loads(await request.read())
         known = self.by_client_id.get(str(body.get("client_order_id")))
         if known is not None:
+            self.repeats += 1
             return web.json_response(_created(self.orders[known]))
         try:
             order = self._make(body)

@@ -48,9 +48,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(slots=True)
 class Failure:
-    """One injected failure: ``kind`` is "status", "reset" or "cut", before the request
-    is handled, or "after-status", "after-reset" or "after-cut": handled (an order is
-    made), then its answer lost; "none" lets one request through untouched."""
+    """One injected failure: ``kind`` is "status", "reset", "cut" or "hang", before the
+    request is handled, or "after-status", "after-reset", "after-cut" or "after-hang":
+    handled (an order is made), then its answer lost; "none" lets one request through
+    untouched. A hang holds the answer for ``seconds``, past the client's timeout."""
 
     kind: str
     status: int = 503
@@ -59,6 +60,7 @@ class Failure:
     path: str | None = None  # only requests whose path contains this
     headers: dict[str, str] | None = None  # sent with a "status" failure
     method: str | None = None  # only requests of this method
+    seconds: float = 0.0  # how long a "hang" holds the answer
 
 
 @dataclass(slots=True)
@@ -189,6 +191,15 @@ class FakeCoinbase:
             Failure(f"after-{kind}", status, body, "text/html", path) for _ in range(times)
         )
 
+    def hang(
+        self, seconds: float, *, times: int = 1, path: str | None = None, acted: bool = True
+    ) -> None:
+        """Hold the answer to the next ``times`` matching requests for ``seconds`` (a
+        server that stopped answering), after acting on them unless ``acted`` is false;
+        the answer then comes, when the client has long given up."""
+        kind = "after-hang" if acted else "hang"
+        self.failures.extend(Failure(kind, path=path, seconds=seconds) for _ in range(times))
+
     def heal(self) -> None:
         self.failures.clear()
 
@@ -230,8 +241,15 @@ class FakeCoinbase:
             return await handler(request)
         if failure.kind == "none":  # this request meets no fault (a place in a sequence)
             return await handler(request)
+        if failure.kind == "hang":  # acted on only once the client has given up
+            await request.read()  # it arrived whole (read now: the client will be gone)
+            await asyncio.sleep(failure.seconds)  # aiohttp lets a handler run on
+            return await handler(request)
         if failure.kind.startswith("after-"):
-            await handler(request)  # the exchange acted; now its answer is lost
+            answer = await handler(request)  # the exchange acted; now its answer is lost
+            if failure.kind == "after-hang":
+                await asyncio.sleep(failure.seconds)
+                return answer
             failure.kind = failure.kind.removeprefix("after-")
         if failure.kind == "status":
             return web.Response(
