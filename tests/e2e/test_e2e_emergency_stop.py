@@ -15,15 +15,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.test_e2e_serve import Server, _free_port, _login
-
-HOLDER = {  # opens on RSI dips, rests two safety buys and a take profit, never exits
-    "rsi_period": 7,
-    "oversold": 45,
-    "overbought": 99,
-    "take_profit_pct": 50,
-    "safety_order_count": 2,
-    "safety_order_deviation_pct": 0.3,
-}
+from tests.engine.test_engine_emergency import HOLDER  # deals that rest their orders
 
 
 def _cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
