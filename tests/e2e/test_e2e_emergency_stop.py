@@ -41,10 +41,13 @@ def _working(client: httpx.Client) -> list[tuple[int, str]]:
 
 
 def _wait_for_resting(client: httpx.Client, bots: list[int]) -> None:
-    wanted = sorted((bot, kind) for bot in bots for kind in ("safety", "safety", "take_profit"))
+    """Until each bot's deal rests its take profit (at 600 x its safety buys may have
+    filled already) and no market order is in flight."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        if _working(client) == wanted:
+        working = _working(client)
+        resting = {bot for bot, purpose in working if purpose == "take_profit"}
+        if resting == set(bots) and {p for _, p in working} <= {"safety", "take_profit"}:
             return
         time.sleep(0.2)
     raise AssertionError(f"no deals resting their orders: {_working(client)}")
@@ -75,9 +78,9 @@ def test_emergency_stop_from_the_command_line(tmp_path: Path) -> None:
         stopped = _cli(tmp_path, "--url", server.base)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         lines = stopped.stdout.splitlines()
-        # the order count may include an add in flight; each bot rested three at least
+        # each bot rested its take profit, and maybe safety buys or an add in flight too
         counted = re.fullmatch(r"emergency stop: 2 bots halted, (\d+) orders cancelled", lines[0])
-        assert counted and int(counted.group(1)) >= 6, lines
+        assert counted and int(counted.group(1)) >= 2, lines
         assert lines[1].startswith(f"  bot {ids[0]} (eth): ")
         assert (
             lines[-1] == "halted bots place nothing until started again (tradefleet bots start ID)"
