@@ -107,6 +107,11 @@ def quote_currency_of(product_id: str) -> str:
     return product_id.rsplit("-", 1)[-1].upper()
 
 
+def base_currency_of(product_id: str) -> str:
+    """``"ETH-BTC"`` -> ``"ETH"``."""
+    return product_id.split("-", 1)[0].upper()
+
+
 def pct(part: Decimal, whole: Decimal) -> Decimal:
     """``part / whole`` in percent, rounded half up to 4 decimals."""
     return canonical((part * HUNDRED / whole).quantize(PCT_QUANTUM, rounding=ROUND_HALF_UP))
@@ -216,7 +221,7 @@ def dust_by_currency(closed: Iterable[DealRecord]) -> dict[str, Decimal]:
     dust: dict[str, Decimal] = {}
     for deal in closed:
         if deal.base_amount > 0:
-            currency = deal.product_id.split("-", 1)[0]
+            currency = base_currency_of(deal.product_id)
             dust[currency] = dust.get(currency, ZERO) + deal.base_amount
     return {currency: canonical(amount) for currency, amount in sorted(dust.items())}
 

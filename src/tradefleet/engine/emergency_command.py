@@ -36,7 +36,7 @@ def emergency_stop_command(
     """
     import httpx
 
-    from tradefleet.cli import BAD_INPUT, _settings, fail  # cli imports this module
+    from tradefleet.cli import _settings, fail  # cli imports this module
 
     token = _admin_token(_settings())
     try:
@@ -52,13 +52,9 @@ def emergency_stop_command(
             "stopped; paper bots trade only while the server runs (--url for another address)"
         )
     if answer.status_code != 200:
-        errors.print(
-            f"[bold red]error:[/] the server refused the emergency stop: HTTP "
-            f"{answer.status_code} {escape(answer.text[:500])}",
-            highlight=False,
-            soft_wrap=True,
+        fail(
+            f"the server refused the emergency stop: HTTP {answer.status_code} {answer.text[:500]}"
         )
-        raise typer.Exit(BAD_INPUT)
     report: dict[str, Any] = answer.json()
     _show(report)
     if report["problems"]:

@@ -34,14 +34,5 @@ async def emergency_stop(
         orders_cancelled=report.orders_cancelled,
         sells_placed=report.sells_placed,
         problems=report.problems,
-        bots=[
-            BotHaltPublic(
-                bot_id=bot.bot_id,
-                name=bot.name,
-                orders_cancelled=bot.orders_cancelled,
-                sells_placed=bot.sells_placed,
-                problems=list(bot.problems),
-            )
-            for bot in report.bots
-        ],
+        bots=[BotHaltPublic.model_validate(bot) for bot in report.bots],
     )

@@ -17,6 +17,8 @@ class EmergencyStopRequest(BaseModel):
 
 
 class BotHaltPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     bot_id: int
     name: str
     orders_cancelled: int = Field(description="resting or in-flight orders cancelled")
