@@ -39,10 +39,22 @@ class OrderStatus(StrEnum):
     SENT = "sent"  # live: the request may have reached the exchange; its answer is due
     OPEN = "open"  # accepted, resting or waiting for the next candle
     PARTLY_FILLED = "partly_filled"  # live: some fills, the rest still working
+    WATCHED = "watched"  # live: a stop the engine watches on live prices, not yet sent
     FILLED = "filled"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     EXPIRED = "expired"  # live: the exchange ended it unfilled (or part-filled)
+
+
+# Orders still working, paper or live: the deal machine holds them, nothing ended them.
+WORKING_STATUSES = (
+    OrderStatus.PENDING.value,
+    OrderStatus.INTENT.value,
+    OrderStatus.SENT.value,
+    OrderStatus.WATCHED.value,
+    OrderStatus.OPEN.value,
+    OrderStatus.PARTLY_FILLED.value,
+)
 
 
 class OrderPurpose(StrEnum):

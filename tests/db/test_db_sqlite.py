@@ -64,7 +64,7 @@ def test_current_revision_of_a_missing_file_is_none_and_creates_nothing(tmp_path
 def test_current_revision_after_upgrade_is_head(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     upgrade_database(url)
-    assert current_revision(url) == head_revision() == "0007"
+    assert current_revision(url) == head_revision() == "0008"
 
 
 def test_foreign_key_check_reports_orphans_left_by_a_migration(tmp_path: Path) -> None:

@@ -163,6 +163,8 @@ class Order(Base):
     fee: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     reserved: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))  # quote a buy holds
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # live: the deal machine asked for its cancel and the exchange has not confirmed it
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     position: Mapped[Position | None] = relationship(back_populates="orders")
     fills: Mapped[list[Fill]] = relationship(

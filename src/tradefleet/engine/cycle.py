@@ -56,15 +56,15 @@ class CycleWriter:
         # this cycle's newest problems, else a budget still exhausted
         row["last_error"] = "; ".join(seen[-3:]) if seen else runtime.budget_note
         for problem in problems:
-            self.signal_rows.append(_error_row(runtime.bot_id, signal.time, problem))
+            self.signal_rows.append(error_row(runtime.bot_id, signal.time, problem))
         row["last_indicators"] = _finite(signal.indicators or {})
         if signal.action is not SignalAction.HOLD:
-            self.signal_rows.append(_signal_row(runtime.bot_id, signal))
+            self.signal_rows.append(signal_row(runtime.bot_id, signal))
 
     def failed(self, runtime: BotRuntime, message: str, candle_time: int | None) -> None:
         row = self._row(runtime)
         row["last_error"] = message
-        self.signal_rows.append(_error_row(runtime.bot_id, candle_time or 0, message))
+        self.signal_rows.append(error_row(runtime.bot_id, candle_time or 0, message))
 
     def _row(self, runtime: BotRuntime) -> dict[str, Any]:
         row = self.bot_rows.setdefault(runtime.bot_id, {"id": runtime.bot_id})
@@ -98,7 +98,7 @@ def _finite(values: dict[str, float]) -> dict[str, float]:
     return {name: value for name, value in values.items() if math.isfinite(value)}
 
 
-def _error_row(bot_id: int, candle_time: int, message: str) -> dict[str, Any]:
+def error_row(bot_id: int, candle_time: int, message: str) -> dict[str, Any]:
     return {
         "bot_id": bot_id,
         "candle_time": candle_time,
@@ -110,7 +110,7 @@ def _error_row(bot_id: int, candle_time: int, message: str) -> dict[str, Any]:
     }
 
 
-def _signal_row(bot_id: int, signal: SignalEvent) -> dict[str, Any]:
+def signal_row(bot_id: int, signal: SignalEvent) -> dict[str, Any]:
     return {
         "bot_id": bot_id,
         "candle_time": signal.time,

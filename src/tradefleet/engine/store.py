@@ -16,13 +16,18 @@ from sqlalchemy.orm import Session
 
 from tradefleet.db.models import Bot, Fill, Order, Position, intent_columns
 from tradefleet.deals.state import OPEN, DealState, restore
+from tradefleet.domain import (
+    WORKING_STATUSES,
+    OrderPurpose,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    Side,
+)
 from tradefleet.domain import Fill as FillEvent
-from tradefleet.domain import OrderPurpose, OrderStatus, OrderType, PlaceOrder, Side
 from tradefleet.engine.events import StepEvents
 from tradefleet.engine.runtime import BotRuntime, OrderBook
 from tradefleet.services.deal_figures import realized_by_bot
-
-WORKING_STATUSES = (OrderStatus.PENDING.value, OrderStatus.OPEN.value)
 
 
 def to_datetime(unix_seconds: int) -> datetime:
@@ -54,7 +59,11 @@ def load_orders(
     """Working orders of the bot's open deals, as intents plus the engine's order book."""
     rows = session.scalars(
         select(Order)
-        .where(Order.bot_id == bot.id, Order.status.in_(WORKING_STATUSES))
+        .where(
+            Order.bot_id == bot.id,
+            Order.status.in_(WORKING_STATUSES),
+            Order.cancel_requested_at.is_(None),  # live: withdrawn, confirmation due
+        )
         .order_by(Order.id)
     ).all()
     intents: list[PlaceOrder] = []

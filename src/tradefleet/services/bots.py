@@ -19,13 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradefleet.db.models import Bot, Order, Position, Signal, utcnow
-from tradefleet.domain import OrderStatus, ProductSpec
+from tradefleet.domain import WORKING_STATUSES, ProductSpec
 from tradefleet.money import canonical
 from tradefleet.services import bot_rules, grid_rules
 from tradefleet.services.errors import ConflictError, InvalidInputError, NotFoundError
 
 OPEN = "open"
-LIVE_ORDER_STATUSES = (OrderStatus.PENDING.value, OrderStatus.OPEN.value)
 T = TypeVar("T")
 
 
@@ -234,7 +233,7 @@ def delete_bot(session: Session, bot_id: int) -> None:
     """
     bot = get_bot(session, bot_id, lock=True)
     live_orders = session.scalar(
-        select(func.count()).where(Order.bot_id == bot_id, Order.status.in_(LIVE_ORDER_STATUSES))
+        select(func.count()).where(Order.bot_id == bot_id, Order.status.in_(WORKING_STATUSES))
     )
     if open_position_count(session, bot_id) or live_orders:
         raise ConflictError(

@@ -20,6 +20,11 @@ duplicate impossible:
    stored fills, never more than the exchange reports.
 4. ``cancel`` asks for a cancel and then reads the order back: the status stored is the
    one the exchange reports (a fill that beat the cancel is a fill).
+5. A stop (stop loss, trailing take profit) is not an exchange order: Coinbase has no
+   trailing stop, and the take profit's resting sell holds the base. ``record_intent``
+   stores it watched; the engine watches live prices and, when it triggers, ``place``
+   sends it as a market sell by base under its own client order id. One whose sell
+   never reached the exchange (a crash between) is watched again, not rejected.
 """
 
 from __future__ import annotations
@@ -82,7 +87,8 @@ def record_intent(
     """Store the order before anything is sent (the caller commits): status intent, or
     rejected with the reason when the product could not take it."""
     reason = validate_order(intent, product)
-    status = OrderStatus.INTENT if reason is None else OrderStatus.REJECTED
+    waits = OrderStatus.WATCHED if intent.order_type is OrderType.STOP else OrderStatus.INTENT
+    status = waits if reason is None else OrderStatus.REJECTED
     row = Order(
         **intent_columns(intent),
         bot_id=bot_id,
@@ -119,7 +125,8 @@ class LiveOrders:
         self._sleep = sleep
 
     async def place(self, order_id: int, product: ProductSpec) -> Outcome:
-        """Send a stored order (intent, or sent with an unknown outcome) exactly once."""
+        """Send a stored order (intent, a watched stop that triggered, or sent with an
+        unknown outcome) exactly once."""
         row = await self._mark_sent(order_id)
         status = OrderStatus(row.status)
         if status is not OrderStatus.SENT:
@@ -147,7 +154,7 @@ class LiveOrders:
         """After a restart: an order stored as intent was never sent (``sent`` is committed
         first), so it is rejected unsent; one stored as sent is looked for on the exchange,
         not sent again (what it was decided for may be long past): found, it is followed;
-        not there, it never arrived and is rejected."""
+        not there, it never arrived and is rejected (a triggered stop: watched again)."""
         row = await self._load(order_id)
         status = OrderStatus(row.status)
         if status is OrderStatus.INTENT:
@@ -156,6 +163,9 @@ class LiveOrders:
         if status is not OrderStatus.SENT:
             return await self.refresh(order_id, product)
         found = await self._find(row, product)
+        if found is None and row.order_type == OrderType.STOP.value:
+            reason = "its sell never reached the exchange: watched again"
+            return await self._write(order_id, OrderStatus.WATCHED, reason)
         if found is None:
             reason = "never reached the exchange (not in its list of orders)"
             return await self._write(order_id, OrderStatus.REJECTED, reason)
@@ -178,6 +188,8 @@ class LiveOrders:
     async def cancel(self, order_id: int, product: ProductSpec) -> Outcome:
         """Ask the exchange to cancel, then store what it says became of the order."""
         row = await self._load(order_id)
+        if row.status == OrderStatus.WATCHED.value:  # never sent: nothing to ask
+            return await self._write(order_id, OrderStatus.CANCELLED, "withdrawn unsent")
         if OrderStatus(row.status) in DONE or row.exchange_order_id is None:
             return Outcome(OrderStatus(row.status), row.exchange_order_id, row.error)
         try:
@@ -214,7 +226,7 @@ class LiveOrders:
         def mark() -> Order:
             with transaction(self._sessions) as session:
                 row = _locked(session, order_id)
-                if row.status == OrderStatus.INTENT.value:
+                if row.status in (OrderStatus.INTENT.value, OrderStatus.WATCHED.value):
                     _move(session, row, OrderStatus.SENT, None)
                 return row
 
@@ -276,16 +288,19 @@ class LiveOrders:
 def request_for(row: Order, product: ProductSpec) -> OrderRequest:
     """The order as it is sent, written to its increments' places ("100.00" on a 0.01
     quote increment; ``record_intent`` refused any amount off them); makers (take profit,
-    safety orders, grid) are post-only."""
+    safety orders, grid) are post-only; a stop that triggered sells at market."""
     purpose = OrderPurpose(row.purpose)
+    order_type = OrderType(row.order_type)
     return OrderRequest(
         client_order_id=row.client_order_id,
         product=product,
         side=Side(row.side),
-        order_type=OrderType(row.order_type),
+        order_type=OrderType.MARKET if order_type is OrderType.STOP else order_type,
         base_amount=_on(row.base_amount, product.base_increment),
         quote_amount=_on(row.quote_amount, product.quote_increment),
-        limit_price=_on(row.limit_price, product.price_increment),
+        limit_price=None
+        if order_type is OrderType.STOP
+        else _on(row.limit_price, product.price_increment),
         post_only=purpose in MAKER_PURPOSES and row.order_type == OrderType.LIMIT.value,
     )
 

@@ -29,16 +29,11 @@ from tradefleet.brokers.live.gateway import ExchangeOrder
 from tradefleet.brokers.live.orders import LiveOrders
 from tradefleet.db.models import Fill, Order, Position
 from tradefleet.db.session import transaction
-from tradefleet.domain import OrderStatus, ProductSpec
+from tradefleet.domain import WORKING_STATUSES, OrderStatus, ProductSpec
 from tradefleet.money import ZERO
 
 CLIENT_ORDER_PREFIX = "tf-"  # every deal order's id (deals.book.client_order_id)
-WORKING = (
-    OrderStatus.INTENT.value,
-    OrderStatus.SENT.value,
-    OrderStatus.OPEN.value,
-    OrderStatus.PARTLY_FILLED.value,
-)
+WORKING = WORKING_STATUSES
 
 
 @dataclass(slots=True)

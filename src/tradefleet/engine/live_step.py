@@ -1,0 +1,322 @@
+"""A live bot at a closed candle: the exchange first, then the decision, then the orders.
+
+The same deal machine as on paper; only where its fills come from and where its orders
+go differ. One step, in this order:
+
+1. **Up to date.** Every order the deal machine holds is brought up to date with the
+   exchange (``LiveOrders.refresh``; one stored as intent or sent by a run that stopped
+   is settled, never sent again), and every order whose cancel was asked for and not
+   yet confirmed is asked again (``cancel_requested_at``).
+2. **Told.** What ended is told to the deal machine oldest first (``replay``), after
+   ``on_fees``; then, unless the bot is halted or the replay met something it cannot
+   explain, the strategy's signal (``on_candle``).
+3. **Stored.** One transaction stores the deals, the manager's state and every new
+   order as an intent (a stop as watched: the engine watches it on live prices), and
+   marks the cancels asked for; nothing is sent before it commits.
+4. **Sent.** Cancels first, each confirmed by reading the order back (a cancel that
+   reveals a fill stops the bot and the new orders of the step are not sent:
+   superseded), then the new orders, oldest first.
+5. **Again.** What the orders just sent did (a market buy fills at once, the exchange
+   refused an order) is told at once, and the deal machine's answer (the take profit
+   and safety orders of the buy) is stored and sent the same way, up to
+   ``MAX_ROUNDS`` times; anything left is told at the next step.
+
+What the replay cannot explain (a sell that ended part executed, a fill that beat a
+cancel) stops the bot: it manages its open deals but opens none, and its
+``last_error`` and the signal log say why until a user starts it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradefleet.brokers.live.orders import LiveOrders, record_intent
+from tradefleet.brokers.live.replay import OrderRecord, replay
+from tradefleet.db.models import Bot, Fill, Order, Signal
+from tradefleet.db.session import transaction
+from tradefleet.deals.protocol import Manager
+from tradefleet.domain import (
+    WORKING_STATUSES,
+    CancelOrder,
+    Candle,
+    FeeSchedule,
+    OrderIntent,
+    OrderStatus,
+    SignalAction,
+)
+from tradefleet.domain import Signal as SignalEvent
+from tradefleet.engine.cycle import error_row, signal_row
+from tradefleet.engine.events import StepEvents
+from tradefleet.engine.runtime import BotRuntime
+from tradefleet.engine.store import persist_step
+from tradefleet.engine.threads import in_thread
+
+MAX_ROUNDS = 6  # rounds of send-then-tell within one step (buy, its exits, refusals)
+UNSENT = (OrderStatus.INTENT.value, OrderStatus.WATCHED.value)
+
+
+@dataclass(slots=True)
+class LiveContext:
+    sessions: sessionmaker[Session]  # a writer's factory (see ``LiveOrders``)
+    orders: LiveOrders
+    fees: FeeSchedule
+    manager: Manager
+
+
+@dataclass(slots=True)
+class LiveStepReport:
+    """What one live step did; ``problems`` stopped the bot."""
+
+    sent: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    told: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown, they do not stop the bot
+
+
+@dataclass(slots=True)
+class _Batch:
+    sends: list[int] = field(default_factory=list)  # orders.id, in placement order
+    cancels: list[int] = field(default_factory=list)
+
+
+async def live_step(
+    runtime: BotRuntime, candle: Candle, signal: SignalEvent, ctx: LiveContext
+) -> LiveStepReport:
+    """Process ``candle`` for one live bot (module steps); mutates the runtime."""
+    step = _LiveStep(runtime, ctx, LiveStepReport())
+    followed = await in_thread(step.followed_ids)
+    await step.bring_up_to_date(followed)
+    pending: list[OrderIntent] = []
+    manager, state, product, fees = ctx.manager, runtime.state, runtime.product, ctx.fees
+    if state.halted and not runtime.halted:  # started again after an emergency stop
+        pending += manager.rearm(state, product, fees)
+    pending += manager.on_fees(state, product, fees)
+    pending += await step.tell(followed)
+    if not runtime.halted and not step.report.problems:
+        pending += manager.on_candle(state, candle, signal, product, fees)
+    await step.store_and_send(pending, candle, signal)
+    return step.report
+
+
+@dataclass(slots=True)
+class _LiveStep:
+    runtime: BotRuntime
+    ctx: LiveContext
+    report: LiveStepReport
+    shown: int = 0  # of the report's messages, how many the signal log has
+    names: dict[int, str] = field(default_factory=dict)  # orders.id -> client order id
+    signal_logged: bool = False
+
+    # -- 1. up to date ---------------------------------------------------------------
+
+    def followed_ids(self) -> list[int]:
+        """Rows of the orders the deal machine holds, and of the cancels not confirmed."""
+        held = [order.client_order_id for order in self.runtime.state.working_orders()]
+        with transaction(self.ctx.sessions) as session:
+            rows = session.scalars(
+                select(Order.id)
+                .where(
+                    Order.bot_id == self.runtime.bot_id,
+                    or_(
+                        Order.client_order_id.in_(held),
+                        Order.status.in_(WORKING_STATUSES) & Order.cancel_requested_at.is_not(None),
+                    ),
+                )
+                .order_by(Order.id)
+            )
+            return list(rows)
+
+    async def bring_up_to_date(self, order_ids: Collection[int]) -> None:
+        orders, product = self.ctx.orders, self.runtime.product
+        for order_id, status, withdrawn in await in_thread(lambda: self._statuses(order_ids)):
+            if status not in WORKING_STATUSES:
+                continue
+            if withdrawn:
+                await orders.cancel(order_id, product)
+            elif status in (OrderStatus.INTENT.value, OrderStatus.SENT.value):
+                await orders.settle(order_id, product)
+            else:
+                await orders.refresh(order_id, product)
+
+    def _statuses(self, order_ids: Collection[int]) -> list[tuple[int, str, bool]]:
+        with transaction(self.ctx.sessions) as session:
+            rows = session.execute(
+                select(Order.id, Order.status, Order.cancel_requested_at)
+                .where(Order.id.in_(list(order_ids)))
+                .order_by(Order.id)
+            ).all()
+        return [(row[0], row[1], row[2] is not None) for row in rows]
+
+    # -- 2. told ---------------------------------------------------------------------
+
+    async def tell(self, order_ids: Collection[int]) -> list[OrderIntent]:
+        """Show the deal machine what ended among ``order_ids``."""
+        records = await in_thread(lambda: self._records(order_ids))
+        runtime, ctx = self.runtime, self.ctx
+        told = replay(ctx.manager, runtime.state, records, runtime.product, ctx.fees)
+        self.report.told += told.told
+        self.report.problems += told.problems
+        return told.intents
+
+    def _records(self, order_ids: Collection[int]) -> list[OrderRecord]:
+        with transaction(self.ctx.sessions) as session:
+            rows = session.scalars(select(Order).where(Order.id.in_(list(order_ids)))).all()
+            last_fills = dict(
+                session.execute(
+                    select(Fill.order_id, func.max(Fill.time))
+                    .where(Fill.order_id.in_(list(order_ids)))
+                    .group_by(Fill.order_id)
+                ).all()
+            )
+            return [OrderRecord.of(row, _seconds(last_fills.get(row.id))) for row in rows]
+
+    # -- 3-5. stored, sent, again ----------------------------------------------------
+
+    async def store_and_send(
+        self, pending: list[OrderIntent], candle: Candle, signal: SignalEvent
+    ) -> None:
+        for round_number in range(MAX_ROUNDS):
+            batch = await in_thread(partial(self._store, pending, candle, signal))
+            if not batch.sends and not batch.cancels:
+                return
+            if not await self._cancel(batch.cancels):
+                await in_thread(partial(self._supersede, batch.sends))
+                batch.sends = []
+            await self._send(batch.sends)
+            if round_number == MAX_ROUNDS - 1:  # the rest is told at the next step
+                await in_thread(lambda: self._store([], candle, signal))
+                return
+            pending = await self.tell(batch.sends + batch.cancels + self._held_ids())
+
+    def _held_ids(self) -> list[int]:
+        book = self.runtime.book.row_ids
+        return [book[o.client_order_id] for o in self.runtime.state.working_orders()
+                if o.client_order_id in book]  # fmt: skip
+
+    async def _cancel(self, order_ids: Sequence[int]) -> bool:
+        """Cancel each order and confirm it; False when one had executed (a fill that
+        beat the cancel: reported by the replay, and the bot stops)."""
+        clean = True
+        for order_id in order_ids:
+            outcome = await self.ctx.orders.cancel(order_id, self.runtime.product)
+            self.report.cancelled.append(self.names.get(order_id, str(order_id)))
+            if outcome.new_fills or outcome.status is OrderStatus.FILLED:
+                clean = False
+        return clean
+
+    async def _send(self, order_ids: Sequence[int]) -> None:
+        for order_id in order_ids:
+            outcome = await self.ctx.orders.place(order_id, self.runtime.product)
+            self.report.sent.append(self.names.get(order_id, str(order_id)))
+            if outcome.status is OrderStatus.REJECTED and outcome.reason:
+                name = self.names.get(order_id, str(order_id))
+                self.report.notes.append(f"order {name} refused: {outcome.reason}")
+
+    def _supersede(self, order_ids: Sequence[int]) -> None:
+        if not order_ids:
+            return
+        with transaction(self.ctx.sessions) as session:
+            session.execute(
+                update(Order)
+                .where(Order.id.in_(list(order_ids)), Order.status == OrderStatus.INTENT.value)
+                .values(
+                    status=OrderStatus.REJECTED.value,
+                    error="superseded: a cancel of its deal revealed a fill",
+                    updated_at=datetime.now(UTC),
+                )
+            )
+
+    def _store(self, pending: list[OrderIntent], candle: Candle, signal: SignalEvent) -> _Batch:
+        """One transaction: deals, the bot's row and signal log, new orders, cancels."""
+        runtime = self.runtime
+        batch = _Batch()
+        with transaction(self.ctx.sessions) as session:
+            touched = {deal.seq for deal in runtime.state.deals}
+            touched |= {i.deal_seq for i in pending if not isinstance(i, CancelOrder)}
+            persist_step(session, runtime, StepEvents(touched_deals=touched))
+            unsent: dict[str, Order] = {}
+            for intent in pending:
+                if isinstance(intent, CancelOrder):
+                    self._withdraw(session, intent.client_order_id, unsent, batch)
+                    continue
+                row = record_intent(
+                    session, intent, runtime.product, bot_id=runtime.bot_id,
+                    position_id=runtime.position_ids.get(intent.deal_seq),
+                    active_from=candle.time + runtime.tf_seconds,
+                )  # fmt: skip
+                runtime.book.row_ids[intent.client_order_id] = row.id
+                self.names[row.id] = intent.client_order_id
+                if row.status in UNSENT:
+                    unsent[intent.client_order_id] = row
+                if row.status == OrderStatus.INTENT.value:
+                    batch.sends.append(row.id)
+                elif row.status == OrderStatus.REJECTED.value:
+                    note = f"order {intent.client_order_id} rejected: {row.error}"
+                    self.report.notes.append(note)
+            self._write_bot(session, candle, signal)
+        return batch
+
+    def _withdraw(
+        self, session: Session, client_order_id: str, unsent: dict[str, Order], batch: _Batch
+    ) -> None:
+        """A cancel: an order of this transaction (or a watched stop) never reaches the
+        exchange; one the exchange holds is marked and cancelled after the commit."""
+        self.runtime.book.row_ids.pop(client_order_id, None)
+        row = (
+            unsent.pop(client_order_id, None)
+            or session.scalars(
+                select(Order).where(Order.client_order_id == client_order_id)
+            ).one_or_none()
+        )
+        if row is None or row.status not in WORKING_STATUSES:
+            return
+        if row.status in UNSENT:
+            if row.id in batch.sends:
+                batch.sends.remove(row.id)
+            row.status = OrderStatus.CANCELLED.value
+            row.error = None
+            row.updated_at = datetime.now(UTC)
+            return
+        row.cancel_requested_at = datetime.now(UTC)
+        batch.cancels.append(row.id)
+        self.names[row.id] = client_order_id
+
+    def _write_bot(self, session: Session, candle: Candle, signal: SignalEvent) -> None:
+        runtime, report = self.runtime, self.report
+        runtime.last_candle_time = candle.time
+        values: dict[str, Any] = {
+            "manager_state": runtime.state.to_manager_state(),
+            "last_candle_time": candle.time,
+            "last_signal_check": datetime.now(UTC),
+            "last_indicators": signal_row(runtime.bot_id, signal)["indicators"],
+        }
+        report.notes += runtime.state.take_notes()
+        messages = report.problems + report.notes
+        shown, self.shown = messages[self.shown :], len(messages)
+        if report.problems and runtime.is_active:
+            runtime.is_active = False  # stopped: its deals are managed, none is opened
+            runtime.state.entries_paused = True
+            values["is_active"] = False
+        if shown:
+            values["last_error"] = "; ".join(shown[-3:])
+        elif runtime.is_active:
+            values["last_error"] = None  # a stopped bot keeps saying why it stopped
+        session.execute(update(Bot).where(Bot.id == runtime.bot_id).values(**values))
+        rows = [error_row(runtime.bot_id, candle.time, message) for message in shown]
+        if signal.action is not SignalAction.HOLD and not self.signal_logged:
+            rows.append(signal_row(runtime.bot_id, signal))
+            self.signal_logged = True
+        if rows:
+            session.execute(insert(Signal), rows)
+
+
+def _seconds(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
