@@ -164,4 +164,4 @@ async def test_a_stored_live_order_reads_as_its_record(live: Live) -> None:
     )  # fmt: skip
     assert record.as_fill().price == D(50000)
     unfilled = OrderRecord.of(order, None)
-    assert unfilled.ended_at == int(order.updated_at.timestamp())
+    assert unfilled.ended_at == order.updated_at.timestamp()

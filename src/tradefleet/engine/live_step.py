@@ -91,7 +91,7 @@ async def live_step(
     runtime: BotRuntime, candle: Candle, signal: SignalEvent, ctx: LiveContext
 ) -> LiveStepReport:
     """Process ``candle`` for one live bot (module steps); mutates the runtime."""
-    step = _LiveStep(runtime, ctx, LiveStepReport())
+    step = _LiveStep(runtime, ctx, LiveStepReport(), candle.time, candle, signal)
     followed = await in_thread(step.followed_ids)
     await step.bring_up_to_date(followed)
     pending: list[OrderIntent] = []
@@ -102,7 +102,17 @@ async def live_step(
     pending += await step.tell(followed)
     if not runtime.halted and not step.report.problems:
         pending += manager.on_candle(state, candle, signal, product, fees)
-    await step.store_and_send(pending, candle, signal)
+    await step.store_and_send(pending)
+    return step.report
+
+
+async def live_settle(runtime: BotRuntime, ctx: LiveContext, now: int) -> LiveStepReport:
+    """Between candle closes (a stop just sold, a cancel to confirm): the same step
+    without a decision; ``now`` (unix seconds) dates what it logs."""
+    step = _LiveStep(runtime, ctx, LiveStepReport(), now)
+    followed = await in_thread(step.followed_ids)
+    await step.bring_up_to_date(followed)
+    await step.store_and_send(await step.tell(followed))
     return step.report
 
 
@@ -111,6 +121,9 @@ class _LiveStep:
     runtime: BotRuntime
     ctx: LiveContext
     report: LiveStepReport
+    now: int  # unix seconds: the candle's time, or the moment between closes
+    candle: Candle | None = None  # None between closes: nothing is decided
+    signal: SignalEvent | None = None
     shown: int = 0  # of the report's messages, how many the signal log has
     names: dict[int, str] = field(default_factory=dict)  # orders.id -> client order id
     signal_logged: bool = False
@@ -180,11 +193,9 @@ class _LiveStep:
 
     # -- 3-5. stored, sent, again ----------------------------------------------------
 
-    async def store_and_send(
-        self, pending: list[OrderIntent], candle: Candle, signal: SignalEvent
-    ) -> None:
+    async def store_and_send(self, pending: list[OrderIntent]) -> None:
         for round_number in range(MAX_ROUNDS):
-            batch = await in_thread(partial(self._store, pending, candle, signal))
+            batch = await in_thread(partial(self._store, pending))
             if not batch.sends and not batch.cancels:
                 return
             if not await self._cancel(batch.cancels):
@@ -192,7 +203,7 @@ class _LiveStep:
                 batch.sends = []
             await self._send(batch.sends)
             if round_number == MAX_ROUNDS - 1:  # the rest is told at the next step
-                await in_thread(lambda: self._store([], candle, signal))
+                await in_thread(partial(self._store, []))
                 return
             pending = await self.tell(batch.sends + batch.cancels + self._held_ids())
 
@@ -234,7 +245,7 @@ class _LiveStep:
                 )
             )
 
-    def _store(self, pending: list[OrderIntent], candle: Candle, signal: SignalEvent) -> _Batch:
+    def _store(self, pending: list[OrderIntent]) -> _Batch:
         """One transaction: deals, the bot's row and signal log, new orders, cancels."""
         runtime = self.runtime
         batch = _Batch()
@@ -250,7 +261,7 @@ class _LiveStep:
                 row = record_intent(
                     session, intent, runtime.product, bot_id=runtime.bot_id,
                     position_id=runtime.position_ids.get(intent.deal_seq),
-                    active_from=candle.time + runtime.tf_seconds,
+                    active_from=self.now + runtime.tf_seconds,
                 )  # fmt: skip
                 runtime.book.row_ids[intent.client_order_id] = row.id
                 self.names[row.id] = intent.client_order_id
@@ -261,7 +272,7 @@ class _LiveStep:
                 elif row.status == OrderStatus.REJECTED.value:
                     note = f"order {intent.client_order_id} rejected: {row.error}"
                     self.report.notes.append(note)
-            self._write_bot(session, candle, signal)
+            self._write_bot(session)
         return batch
 
     def _withdraw(
@@ -289,15 +300,14 @@ class _LiveStep:
         batch.cancels.append(row.id)
         self.names[row.id] = client_order_id
 
-    def _write_bot(self, session: Session, candle: Candle, signal: SignalEvent) -> None:
+    def _write_bot(self, session: Session) -> None:
         runtime, report = self.runtime, self.report
-        runtime.last_candle_time = candle.time
-        values: dict[str, Any] = {
-            "manager_state": runtime.state.to_manager_state(),
-            "last_candle_time": candle.time,
-            "last_signal_check": datetime.now(UTC),
-            "last_indicators": signal_row(runtime.bot_id, signal)["indicators"],
-        }
+        values: dict[str, Any] = {"manager_state": runtime.state.to_manager_state()}
+        if self.candle is not None and self.signal is not None:
+            runtime.last_candle_time = self.candle.time
+            values["last_candle_time"] = self.candle.time
+            values["last_signal_check"] = datetime.now(UTC)
+            values["last_indicators"] = signal_row(runtime.bot_id, self.signal)["indicators"]
         report.notes += runtime.state.take_notes()
         messages = report.problems + report.notes
         shown, self.shown = messages[self.shown :], len(messages)
@@ -307,16 +317,17 @@ class _LiveStep:
             values["is_active"] = False
         if shown:
             values["last_error"] = "; ".join(shown[-3:])
-        elif runtime.is_active:
+        elif runtime.is_active and self.candle is not None:
             values["last_error"] = None  # a stopped bot keeps saying why it stopped
         session.execute(update(Bot).where(Bot.id == runtime.bot_id).values(**values))
-        rows = [error_row(runtime.bot_id, candle.time, message) for message in shown]
-        if signal.action is not SignalAction.HOLD and not self.signal_logged:
+        rows = [error_row(runtime.bot_id, self.now, message) for message in shown]
+        signal = self.signal
+        if signal is not None and signal.action is not SignalAction.HOLD and not self.signal_logged:
             rows.append(signal_row(runtime.bot_id, signal))
             self.signal_logged = True
         if rows:
             session.execute(insert(Signal), rows)
 
 
-def _seconds(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp())
+def _seconds(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()

@@ -44,11 +44,11 @@ class OrderRecord:
     filled_base: Decimal
     filled_quote: Decimal
     fee: Decimal
-    ended_at: int  # unix seconds: its last fill, else when its row last changed
+    ended_at: float  # unix seconds: its last fill, else when its row last changed
 
     @classmethod
-    def of(cls, row: Order, last_fill_at: int | None) -> OrderRecord:
-        changed = int(row.updated_at.timestamp())
+    def of(cls, row: Order, last_fill_at: float | None) -> OrderRecord:
+        changed = row.updated_at.timestamp()
         return cls(
             client_order_id=row.client_order_id,
             side=Side(row.side),
@@ -63,7 +63,7 @@ class OrderRecord:
         """Everything it executed as one fill at its average price (18 places)."""
         price = quantize_amount(self.filled_quote / self.filled_base)
         return Fill(
-            self.client_order_id, self.ended_at, self.side, price, self.filled_base,
+            self.client_order_id, int(self.ended_at), self.side, price, self.filled_base,
             self.filled_quote, self.fee,
         )  # fmt: skip
 
