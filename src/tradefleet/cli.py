@@ -63,13 +63,16 @@ def serve(
 
     from tradefleet.api.auth import ensure_admin_password
     from tradefleet.capacity import KEEP_ALIVE_SECONDS, SHUTDOWN_GRACE_SECONDS
-    from tradefleet.config import Mode
+    from tradefleet.config import MarketKind, Mode
     from tradefleet.platform import build_platform
     from tradefleet.redact import redact_logs
 
     settings = _settings()
-    if settings.mode is Mode.LIVE:
-        fail("TRADEFLEET_MODE=live: live trading is not available yet; use paper (the default)")
+    if settings.mode is Mode.LIVE and settings.market is not MarketKind.EXCHANGE:
+        fail(
+            f"TRADEFLEET_MODE=live trades on the exchange's prices: TRADEFLEET_MARKET must be "
+            f"exchange (it is {settings.market.value})"
+        )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -204,7 +207,7 @@ def bots_create(
     description: Annotated[str, typer.Option(help="free text")] = "",
     start: Annotated[bool, typer.Option("--start", help="start the bot right away")] = False,
     account: Annotated[
-        str, typer.Option(help="paper, or live (not available in this release)")
+        str, typer.Option(help="paper, or live (a server with TRADEFLEET_MODE=live)")
     ] = "paper",
 ) -> None:
     """Create a bot (inactive unless --start)."""
@@ -223,7 +226,7 @@ def bots_create(
     spec = _product(_settings(), product)
     with _session() as session:
         try:
-            bot = bot_service.create_bot(session, data, spec)
+            bot = bot_service.create_bot(session, data, spec, _live_problem())
             if start:
                 bot = bot_service.set_active(session, bot.id, True)
         except ServiceError as error:
@@ -262,6 +265,23 @@ def _settings() -> Settings:
         return get_settings()
     except Exception as error:  # pydantic's ValidationError names the bad variable
         fail(f"invalid configuration: {redact_text(str(error))}")
+
+
+def _live_problem() -> str | None:
+    """Why ``--account live`` is refused here (the server checks the key again before a
+    live bot trades): a live server with a key that has a usable form, or None."""
+    from tradefleet.brokers.credentials import CredentialsError, load_credentials
+    from tradefleet.config import Mode
+    from tradefleet.services.bot_rules import LIVE_OFF
+
+    settings = _settings()
+    if settings.mode is not Mode.LIVE:
+        return LIVE_OFF
+    try:
+        key = load_credentials(settings)
+    except CredentialsError as error:
+        return f"the exchange key cannot be used: {error}"
+    return None if key is not None else "live needs an exchange key (see tradefleet check-exchange)"
 
 
 def _session() -> Any:

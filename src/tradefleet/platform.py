@@ -27,7 +27,7 @@ from tradefleet.capacity import (
     SQLITE_API_BUSY_SECONDS,
     SQLITE_ENGINE_BUSY_SECONDS,
 )
-from tradefleet.config import MarketKind, Settings
+from tradefleet.config import MarketKind, Mode, Settings
 from tradefleet.db.migrate import upgrade_database
 from tradefleet.db.models import Setting
 from tradefleet.db.session import (
@@ -36,6 +36,7 @@ from tradefleet.db.session import (
     read_write_factories,
     transaction,
 )
+from tradefleet.engine.live_account import LiveAccount
 from tradefleet.engine.runner import Engine
 from tradefleet.market import build_source
 from tradefleet.market.base import (
@@ -145,9 +146,11 @@ async def build_platform(settings: Settings, *, settle_heap: bool = False) -> Pl
     engine_reads, engine_writes = read_write_factories(
         settings.database_url, ENGINE_POOL, SQLITE_ENGINE_BUSY_SECONDS
     )
+    live = LiveAccount(settings, engine_writes) if settings.mode is Mode.LIVE else None
     engine = Engine(
-        settings, engine_writes, market, clock, read_sessions=engine_reads, grace_seconds=grace
-    )
+        settings, engine_writes, market, clock, read_sessions=engine_reads, grace_seconds=grace,
+        live=live,
+    )  # fmt: skip
     health_sessions = make_session_factory(
         make_engine(settings.database_url, pool=HEALTH_POOL, busy_seconds=HEALTH_SECONDS)
     )

@@ -18,6 +18,7 @@ from tradefleet.config import DEFAULT_PAPER_BALANCES, Settings
 from tradefleet.db.models import Base, Bot, Fill, Order, PaperBalance, Position, Signal
 from tradefleet.domain import Candle, ProductSpec
 from tradefleet.engine.emergency import BotHalt, EmergencyReport
+from tradefleet.services.bot_rules import LIVE_OFF
 
 ETH_BTC = ProductSpec(
     product_id="ETH-BTC",
@@ -86,6 +87,7 @@ class RecordingEngine:
     market: FixedMarket = field(default_factory=FixedMarket)
     calls: list[tuple[str, int | None]] = field(default_factory=list)
     health_report: dict[str, Any] = field(default_factory=lambda: {"status": "ok", "bots": 0})
+    live_refusal: str | None = LIVE_OFF  # a paper server's
 
     def _record(self, method: str, target: int | None) -> None:
         self.calls.append((method, target))
@@ -102,6 +104,9 @@ class RecordingEngine:
     async def emergency_stop(self, sell_all: bool) -> EmergencyReport:
         self._record("emergency_stop", int(sell_all))
         return EmergencyReport(sell_all, [BotHalt(1, "one", 2, int(sell_all), ["a problem"])])
+
+    def live_problem(self) -> str | None:
+        return self.live_refusal
 
     def health(self) -> dict[str, Any]:
         return dict(self.health_report)

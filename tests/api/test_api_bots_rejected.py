@@ -346,10 +346,10 @@ async def test_an_unreachable_exchange_is_a_503_saying_how_to_try_offline(
         await source.close()
 
 
-def test_a_live_account_is_refused_in_this_release(api: TestClient, reject: Reject) -> None:
+def test_a_live_account_is_refused_on_a_paper_server(api: TestClient, reject: Reject) -> None:
     unavailable = (
-        "live trading is not available in this release: bots trade on paper "
-        "(exchange keys can already be checked with tradefleet check-exchange)"
+        "live needs the server started with TRADEFLEET_MODE=live and working exchange keys "
+        "(check them with tradefleet check-exchange); this server trades on paper"
     )
     body = reject("POST", "/api/bots", bot_payload(account="live"), 422)
     assert [(e["loc"], e["msg"]) for e in body["detail"]] == [(["body", "account"], unavailable)]

@@ -170,6 +170,8 @@ UNSAYABLE: dict[tuple[str | int, ...], tuple[str, ...]] = {
     ("body", "budget"): ("value_error", "decimal_max_places", "decimal_max_digits"),
     # a backtest's end after its start
     ("body", "end"): ("value_error",),
+    # the live account, on a server that trades live with keys that work (this one: paper)
+    ("body", "account"): ("value_error",),
     # a cursor is one the server gave (opaque: the pattern says its form, not which numbers
     # make one of this list's rows)
     ("query", "cursor"): ("value_error",),

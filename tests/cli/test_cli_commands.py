@@ -91,7 +91,7 @@ def test_bots_create_start_stop_and_list(database: str) -> None:
         (["--strategy", "nope"], "unknown strategy"),
         (["--product", "ETH-XYZ"], "product_id"),
         (["--timeframe", "7m"], "timeframe"),
-        (["--account", "live"], "account: live trading is not available in this release"),
+        (["--account", "live"], "account: live needs the server started with TRADEFLEET_MODE=live"),
         (["--account", "demo"], "account: must be one of: paper, live"),
         (["--name", "a\x1bb"], "name: must not contain a control character (U+001B at position 1)"),
         (
@@ -146,10 +146,16 @@ def _invoke_with(monkeypatch: pytest.MonkeyPatch, name: str, value: str, *args: 
         get_settings.cache_clear()
 
 
-def test_serve_refuses_live_mode_until_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_refuses_live_mode_on_a_market_that_is_not_the_exchange(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRADEFLEET_MARKET", "simulated")
     result = _invoke_with(monkeypatch, "TRADEFLEET_MODE", "live", "serve")
     assert result.exit_code == 2
-    assert "live trading is not available yet" in result.stderr
+    assert result.stderr.strip() == (
+        "error: TRADEFLEET_MODE=live trades on the exchange's prices: TRADEFLEET_MARKET must "
+        "be exchange (it is simulated)"
+    )
 
 
 def test_a_bad_setting_is_named_without_its_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

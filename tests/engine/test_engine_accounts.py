@@ -24,9 +24,9 @@ async def test_a_live_bot_is_not_run_in_this_release(migrated_url: str) -> None:
     with harness.sessions() as session:
         bot = session.get(Bot, live)
         assert bot is not None and bot.last_error == (
-            "cannot load bot: account 'live': live trading is not available in this release: bots "
-            "trade on paper (exchange keys can already be checked with tradefleet "
-            "check-exchange)"
+            "cannot load bot: account 'live': live needs the server started with "
+            "TRADEFLEET_MODE=live and working exchange keys (check them with tradefleet "
+            "check-exchange); this server trades on paper"
         )
         owners = set(session.scalars(select(Order.bot_id)))
     assert owners == {paper}  # the paper bot traded, the live one placed nothing

@@ -28,13 +28,13 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from aiohttp import web
@@ -243,6 +243,9 @@ class FakeAccount:
         }
 
 
+T = TypeVar("T")
+
+
 @asynccontextmanager
 async def running_fake_account() -> AsyncIterator[FakeAccount]:
     """A started fake with private endpoints (routes must exist before it starts)."""
@@ -261,14 +264,23 @@ def fake_account_in_thread() -> Iterator[tuple[FakeAccount, asyncio.AbstractEven
     """The fake on a loop of its own in a background thread, for code that runs its own
     loop (a CLI command); change the account through ``loop.call_soon_threadsafe``, or
     before the code under test runs."""
+    with in_thread(running_fake_account) as started:
+        yield started
+
+
+@contextmanager
+def in_thread(
+    running: Callable[[], AbstractAsyncContextManager[T]],
+) -> Iterator[tuple[T, asyncio.AbstractEventLoop]]:
+    """What ``running`` starts, on a loop of its own in a background thread."""
     loop = asyncio.new_event_loop()
-    started: queue.Queue[FakeAccount | BaseException] = queue.Queue()
+    started: queue.Queue[T | BaseException] = queue.Queue()
     stop = asyncio.Event()
 
     async def serve() -> None:
         try:
-            async with running_fake_account() as account:
-                started.put(account)
+            async with running() as ready:
+                started.put(ready)
                 await stop.wait()
         except BaseException as error:
             started.put(error)
@@ -276,14 +288,14 @@ def fake_account_in_thread() -> Iterator[tuple[FakeAccount, asyncio.AbstractEven
 
     thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
     thread.start()
-    account = started.get(timeout=30)
-    if isinstance(account, BaseException):
-        raise account
+    ready = started.get(timeout=30)
+    if isinstance(ready, BaseException):
+        raise ready
     try:
-        yield account, loop
+        yield ready, loop
     finally:
         loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=30)
+        thread.join(timeout=60)  # a held answer (``hang``) finishes first
         loop.close()
 
 

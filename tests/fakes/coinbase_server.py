@@ -192,13 +192,21 @@ class FakeCoinbase:
         )
 
     def hang(
-        self, seconds: float, *, times: int = 1, path: str | None = None, acted: bool = True
+        self,
+        seconds: float,
+        *,
+        times: int = 1,
+        path: str | None = None,
+        acted: bool = True,
+        method: str | None = None,
     ) -> None:
         """Hold the answer to the next ``times`` matching requests for ``seconds`` (a
         server that stopped answering), after acting on them unless ``acted`` is false;
         the answer then comes, when the client has long given up."""
         kind = "after-hang" if acted else "hang"
-        self.failures.extend(Failure(kind, path=path, seconds=seconds) for _ in range(times))
+        self.failures.extend(
+            Failure(kind, path=path, seconds=seconds, method=method) for _ in range(times)
+        )
 
     def heal(self) -> None:
         self.failures.clear()

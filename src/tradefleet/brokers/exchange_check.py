@@ -201,3 +201,11 @@ def _amount(value: Any) -> Decimal | None:
         return decimal_field(value)
     except (ArithmeticError, ValueError, TypeError):
         return None
+
+
+async def trading_key_problems(client: Any) -> list[str]:
+    """What keeps the key from trading (its permissions, in words a user can act on);
+    raises ``CheckFailedError`` when the exchange refuses the key itself."""
+    report = ExchangeReport("", "", "", KeyKind.EC, 0.0)
+    await _permissions(client, report)
+    return report.problems

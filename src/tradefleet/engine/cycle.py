@@ -155,7 +155,7 @@ def advance_bot(
         candle = data[index]
         snapshot = ctx.account.snapshot()
         try:
-            signal = _signal(runtime, arrays, index, warmup, candle)
+            signal = signal_at(runtime, arrays, index, warmup, candle)
             events = run_step(runtime, candle, signal, ctx)
             if events.fills:
                 writer.traded.add(runtime.product.product_id)
@@ -205,9 +205,10 @@ def _missed(runtime: BotRuntime, candles: list[Candle]) -> list[str]:
     return [f"{gap} candles after {last} are no longer available; resumed at {first}"]
 
 
-def _signal(
+def signal_at(
     runtime: BotRuntime, arrays: CandleArrays, index: int, warmup: int, candle: Candle
 ) -> SignalEvent:
+    """The bot's signal on ``candle`` (``arrays[index]``), or why it holds."""
     if runtime.halted:
         return hold(candle, "bot halted by an emergency stop: start it to resume")
     if not runtime.is_active:
@@ -229,6 +230,6 @@ def _reload(session: Session, runtime: BotRuntime) -> BotRuntime:
     bot = session.get(Bot, runtime.bot_id)
     if bot is None:
         return runtime
-    fresh = build_runtime(session, bot, runtime.product)
+    fresh = build_runtime(session, bot, runtime.product, live=runtime.is_live)
     fresh.updated_marker = runtime.updated_marker
     return fresh

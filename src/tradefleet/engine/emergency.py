@@ -82,7 +82,7 @@ class Halter:
                     halt.problems.append(
                         f"not loaded ({problem}): its orders are withdrawn once it loads"
                     )
-            else:
+            elif not runtime.is_live:  # a live bot's orders are the exchange's: LiveDesk
                 self._halt_one(session, runtime, sell_all, next_open[bot_id], halt)
             report.bots.append(halt)
         self.account.flush(session)

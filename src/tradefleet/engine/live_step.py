@@ -28,7 +28,7 @@ cancel) stops the bot: it manages its open deals but opens none, and its
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -96,6 +96,10 @@ async def live_step(
     await step.bring_up_to_date(followed)
     pending: list[OrderIntent] = []
     manager, state, product, fees = ctx.manager, runtime.state, runtime.product, ctx.fees
+    if runtime.halted and not state.halted:  # halted while it was not loaded: withdraw
+        withdrawn, problems = manager.halt(state, product, fees, sell=False)
+        pending += withdrawn
+        step.report.notes += problems
     if state.halted and not runtime.halted:  # started again after an emergency stop
         pending += manager.rearm(state, product, fees)
     pending += manager.on_fees(state, product, fees)
@@ -106,13 +110,22 @@ async def live_step(
     return step.report
 
 
-async def live_settle(runtime: BotRuntime, ctx: LiveContext, now: int) -> LiveStepReport:
-    """Between candle closes (a stop just sold, a cancel to confirm): the same step
-    without a decision; ``now`` (unix seconds) dates what it logs."""
+async def live_settle(
+    runtime: BotRuntime,
+    ctx: LiveContext,
+    now: int,
+    then: Callable[[], list[OrderIntent]] | None = None,
+) -> LiveStepReport:
+    """Between candle closes (a stop just sold, a manual close, an emergency stop): the
+    same step without a decision. ``then``: the deal machine's call once it knows what
+    ended (``close_deal``, ``halt``); ``now`` (unix seconds) dates what it logs."""
     step = _LiveStep(runtime, ctx, LiveStepReport(), now)
     followed = await in_thread(step.followed_ids)
     await step.bring_up_to_date(followed)
-    await step.store_and_send(await step.tell(followed))
+    pending = await step.tell(followed)
+    if then is not None:
+        pending += then()
+    await step.store_and_send(pending)
     return step.report
 
 

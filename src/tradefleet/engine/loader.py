@@ -12,7 +12,7 @@ from tradefleet.domain import ProductSpec
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.store import restore_state
 from tradefleet.market.base import timeframe_seconds
-from tradefleet.services.bot_rules import LIVE_UNAVAILABLE
+from tradefleet.services.bot_rules import ACCOUNTS, LIVE_OFF
 from tradefleet.strategies.base import StrategyRegistry
 
 
@@ -22,12 +22,20 @@ def bot_marker(bot: Bot) -> str:
 
 
 def build_runtime(
-    session: Session, bot: Bot, product: ProductSpec, realized: Decimal | None = None
+    session: Session,
+    bot: Bot,
+    product: ProductSpec,
+    realized: Decimal | None = None,
+    *,
+    live: bool = False,
 ) -> BotRuntime:
     """A runtime for ``bot``; raises ValueError/KeyError when its stored config is invalid.
-    ``realized``: the bot's realised PnL when the caller read it for many bots at once."""
-    if bot.account != "paper":  # refused by the API and the CLI; a hand edit is shown
-        raise ValueError(f"account {bot.account!r}: {LIVE_UNAVAILABLE}")
+    ``realized``: the bot's realised PnL when the caller read it for many bots at once;
+    ``live``: the server trades live (else a live bot is not run, and says why)."""
+    if bot.account == "live" and not live:
+        raise ValueError(f"account 'live': {LIVE_OFF}")
+    if bot.account not in ACCOUNTS:  # refused by the API and the CLI; a hand edit is shown
+        raise ValueError(f"unknown account {bot.account!r}")
     strategy = StrategyRegistry.create(bot.strategy_type, bot.strategy_config)
     tf_seconds = timeframe_seconds(bot.timeframe)
     settings: DealSettings | GridSettings = on_timeframe(
@@ -50,4 +58,5 @@ def build_runtime(
         book=book,
         position_ids=position_ids,
         halted=bot.halted_at is not None,
+        account=bot.account,
     )

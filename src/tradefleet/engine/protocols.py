@@ -49,5 +49,9 @@ class EngineControl(Protocol):
     async def reload_settings(self) -> None:
         """Re-read run-time settings (fees, slippage) from the ``settings`` table."""
 
+    def live_problem(self) -> str | None:
+        """Why a bot cannot be given the live account now; None when it can (the server
+        trades live and its exchange keys work)."""
+
     def health(self) -> dict[str, Any]:
         """Engine and market-source status for GET /api/health."""

@@ -80,6 +80,7 @@ class RuntimeRegistry:
         self._runtimes: dict[int, BotRuntime] = {}
         self._markers: dict[int, str] = {}
         self.load_errors: dict[int, str] = {}
+        self.live = False  # the server trades live: bots of the live account are run
 
     def __len__(self) -> int:
         return len(self._runtimes)
@@ -205,7 +206,7 @@ class RuntimeRegistry:
         try:
             if product is None:
                 raise ValueError(f"unknown product {bot.product_id}")
-            runtime = build_runtime(session, bot, product, realized)
+            runtime = build_runtime(session, bot, product, realized, live=self.live)
         except Exception as error:  # a broken bot must not stop the others
             message = f"cannot load bot: {error}"
             log.warning("bot %s: %s", bot.id, message)

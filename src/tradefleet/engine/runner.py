@@ -34,6 +34,8 @@ from tradefleet.domain import Candle, FeeSchedule
 from tradefleet.engine.cycle import CycleWriter, advance_bot
 from tradefleet.engine.emergency import EmergencyReport, Halter
 from tradefleet.engine.events import StepEvents
+from tradefleet.engine.live_account import LiveAccount
+from tradefleet.engine.live_desk import WATCH_SECONDS, LiveDesk
 from tradefleet.engine.registry import Catalog, RuntimeRegistry
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.stepper import StepContext, apply_intents
@@ -41,6 +43,7 @@ from tradefleet.engine.store import persist_step
 from tradefleet.engine.threads import in_thread
 from tradefleet.market.base import Clock, MarketUnavailable, last_closed_open_time
 from tradefleet.market.service import PROBE_TIMEOUT, MarketService
+from tradefleet.services.bot_rules import LIVE_OFF
 from tradefleet.services.errors import ConflictError
 from tradefleet.services.fees import load_fees
 
@@ -83,6 +86,7 @@ class Engine:
         *,
         read_sessions: sessionmaker[Session] | None = None,
         grace_seconds: float = 0.0,
+        live: LiveAccount | None = None,
     ) -> None:
         """``session_factory`` writes (on SQLite its transactions take the write lock when
         they begin); ``read_sessions`` (default: the same) only read, and take no lock."""
@@ -102,6 +106,9 @@ class Engine:
         self.account = PaperAccount({})
         self.fees = FeeSchedule()
         self.registry = RuntimeRegistry(market)
+        self.registry.live = live is not None
+        self.live = None if live is None else LiveDesk(live, session_factory, market)
+        self._watcher: asyncio.Task[None] | None = None
         self.last_cycle = CycleReport()
         self.cycles = 0
 
@@ -137,14 +144,22 @@ class Engine:
     async def start(self) -> None:
         """Load, then run the loop in the background."""
         await self.load()
+        if self.live is not None:  # before the API takes a bot for the live account
+            await self.live.account.connect()
         self._task = asyncio.create_task(self._loop(), name="tradefleet-engine")
+        if self.live is not None:
+            self._watcher = asyncio.create_task(self._watch_stops(), name="tradefleet-stops")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for name in ("_watcher", "_task"):
+            task = getattr(self, name)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                setattr(self, name, None)
+        if self.live is not None:
+            await self.live.account.close()
         for fetch in self._fetching.values():
             fetch.cancel()
         self._fetching.clear()
@@ -160,6 +175,17 @@ class Engine:
                 if report.changed and not report.unavailable:
                     continue  # reload the edited bots and step them now
             await self._sleep_until_next_close()
+
+    async def _watch_stops(self) -> None:
+        """Live stops, every ``WATCH_SECONDS`` of the market's clock (``live_stops``)."""
+        assert self.live is not None
+        while True:
+            await self._clock.sleep_until(self._clock.now() + WATCH_SECONDS)
+            try:
+                async with self._lock:
+                    await self.live.watch(self.registry, int(self._clock.now()))
+            except Exception:  # the watcher must survive anything a poll does
+                log.exception("watching live stops failed")
 
     async def _sleep_until_next_close(self) -> None:
         now = self._clock.now()
@@ -214,6 +240,14 @@ class Engine:
                 except Exception:
                     await self._reload_all()  # memory ran ahead of a rolled-back transaction
                     raise
+            if self.live is not None:
+                live_due = [r for group in due.values() for r in group if r.is_live]
+                edited = await self.live.edited(self.registry, self._reads, live_due)
+                report.changed += len(edited)
+                live_due = [r for r in live_due if r.bot_id not in edited]
+                stepped, failed = await self.live.cycle(self.registry, live_due, candles)
+                report.bots_stepped += stepped
+                report.errors += failed
             if report.changed:  # they sat out: read them again, whoever edited them
                 self._full_sync_due = 0.0
             for product_id in sorted(traded):
@@ -287,7 +321,7 @@ class Engine:
             for key in sorted(due):
                 data = candles.get(key)
                 for runtime in due[key]:
-                    if runtime.bot_id in changed:
+                    if runtime.bot_id in changed or runtime.is_live:  # live: LiveDesk
                         continue
                     ctx = StepContext(self.account, self.fees, manager_for(runtime.settings))
                     stepped, current = advance_bot(session, runtime, data, ctx, writer)
@@ -309,6 +343,12 @@ class Engine:
         self._told.add(bot_id)
         self._wake.set()
 
+    def live_problem(self) -> str | None:
+        if self.live is None:
+            return LIVE_OFF
+        account = self.live.account
+        return None if account.usable else f"the live account cannot be used: {account.problem}"
+
     async def reload_settings(self) -> None:
 
         def read() -> FeeSchedule:
@@ -324,6 +364,9 @@ class Engine:
             try:
                 runtime, seq = self.registry.find_position(position_id)
                 manager = manager_for(runtime.settings)
+                if runtime.is_live and self.live is not None:
+                    await self.live.close(runtime, seq, int(self._clock.now()))
+                    return
                 intents = manager.close_deal(runtime.state, seq, runtime.product, self.fees)
             except (LookupError, ValueError) as error:
                 raise ConflictError(
@@ -359,6 +402,8 @@ class Engine:
 
             try:
                 report = await in_thread(write)
+                if self.live is not None:
+                    await self.live.halt(self.registry, report, sell_all, int(self._clock.now()))
             finally:
                 await self._reload_all()  # every bot as stored: halted, its orders withdrawn
         log.warning(
@@ -380,6 +425,7 @@ class Engine:
         running = self._task is not None and not self._task.done()
         market = self._market.health()
         healthy = running and not report.unavailable and bool(market.get("ok", True))
+        healthy = healthy and (self.live is None or self.live.account.usable)
         return {
             "status": "ok" if healthy else "degraded",
             "running": running,
@@ -392,6 +438,7 @@ class Engine:
             "bot_errors": len(self.registry.load_errors),
             "market": market,
             "clock": _clock_health(self._clock),
+            "live": None if self.live is None else self.live.account.health(),
         }
 
 

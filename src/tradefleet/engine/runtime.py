@@ -60,6 +60,11 @@ class BotRuntime:
     # buy again, and written to the signal log only when its text changes.
     budget_note: str | None = None
     halted: bool = False  # stopped by an emergency stop, until a user starts it again
+    account: str = "paper"  # whose money: the paper account, or the live exchange account
+
+    @property
+    def is_live(self) -> bool:
+        return self.account == "live"
 
     @property
     def key(self) -> tuple[str, str]:

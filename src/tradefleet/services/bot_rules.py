@@ -62,18 +62,19 @@ def description_problems(description: str) -> Problems:
 
 
 ACCOUNTS = ("paper", "live")
-LIVE_UNAVAILABLE = (
-    "live trading is not available in this release: bots trade on paper "
-    "(exchange keys can already be checked with tradefleet check-exchange)"
+LIVE_OFF = (
+    "live needs the server started with TRADEFLEET_MODE=live and working exchange keys "
+    "(check them with tradefleet check-exchange); this server trades on paper"
 )
 
 
-def account_problems(account: str) -> Problems:
-    """``paper`` always; ``live`` once the server can trade live (not in this release)."""
+def account_problems(account: str, live_problem: str | None = LIVE_OFF) -> Problems:
+    """``paper`` always; ``live`` when ``live_problem`` is None: the server trades live
+    with keys that work (else it says why not)."""
     if account not in ACCOUNTS:
         return [("account", f"must be one of: {', '.join(ACCOUNTS)}")]
-    if account == "live":
-        return [("account", LIVE_UNAVAILABLE)]
+    if account == "live" and live_problem is not None:
+        return [("account", live_problem)]
     return []
 
 

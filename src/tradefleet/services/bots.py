@@ -121,13 +121,19 @@ def open_position_count(session: Session, bot_id: int) -> int:
     return session.scalar(query) or 0
 
 
-def create_bot(session: Session, data: BotInput, product: ProductSpec | None) -> Bot:
-    """Validate and store a new, inactive bot."""
+def create_bot(
+    session: Session,
+    data: BotInput,
+    product: ProductSpec | None,
+    live_problem: str | None = bot_rules.LIVE_OFF,
+) -> Bot:
+    """Validate and store a new, inactive bot; ``live_problem``: why the live account
+    cannot be chosen now, None when it can."""
     name, problems = bot_rules.clean_name(data.name)
     problems += bot_rules.description_problems(data.description)
     problems += bot_rules.product_problems(data.product_id, product)
     problems += bot_rules.timeframe_problems(data.timeframe)
-    problems += bot_rules.account_problems(data.account)
+    problems += bot_rules.account_problems(data.account, live_problem)
     budget_problems = bot_rules.budget_problems(data.budget)
     config, config_problems = bot_rules.strategy_config_problems(
         data.strategy_type, data.strategy_config, None if budget_problems else data.budget
@@ -156,7 +162,11 @@ def create_bot(session: Session, data: BotInput, product: ProductSpec | None) ->
 
 
 def update_bot(
-    session: Session, bot_id: int, changes: BotChanges, product: ProductSpec | None
+    session: Session,
+    bot_id: int,
+    changes: BotChanges,
+    product: ProductSpec | None,
+    live_problem: str | None = bot_rules.LIVE_OFF,
 ) -> Bot:
     """Apply a partial update. ``product`` is what the market knows of
     ``product_to_check``'s answer: a new product (which must exist), or the bot's own one
@@ -173,7 +183,7 @@ def update_bot(
     if changes.timeframe is not None:
         problems += bot_rules.timeframe_problems(changes.timeframe)
     if changes.account is not None and changes.account != bot.account:
-        problems += bot_rules.account_problems(changes.account)
+        problems += bot_rules.account_problems(changes.account, live_problem)
     budget = _given(changes.budget, bot.budget)
     budget_problems = bot_rules.budget_problems(budget)
     strategy_type = _given(changes.strategy_type, bot.strategy_type)

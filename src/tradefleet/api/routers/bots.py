@@ -53,12 +53,15 @@ async def read_bots(db: DatabaseDep) -> FastJSON:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_bot(body: BotCreate, db: DatabaseDep, market: MarketDep) -> BotPublic:
+async def create_bot(
+    body: BotCreate, db: DatabaseDep, market: MarketDep, engine: EngineDep
+) -> BotPublic:
     """Create an inactive bot; POST /bots/{id}/start sets it trading."""
     data = service.BotInput(**body.model_dump())
     product = await _product(market, body.product_id)
+    live = engine.live_problem()
     return await db.write(
-        lambda session: BotPublic.from_bot(service.create_bot(session, data, product), 0)
+        lambda session: BotPublic.from_bot(service.create_bot(session, data, product, live), 0)
     )
 
 
@@ -83,10 +86,12 @@ async def update_bot(
             lambda session: service.product_to_check(service.get_bot(session, bot_id), changes)
         )
     product = await _product(market, wanted)  # no lock held while the market is asked
+    live = engine.live_problem()
 
     def change(session: Session) -> BotPublic:
         deals = service.open_position_count(session, bot_id)
-        return BotPublic.from_bot(service.update_bot(session, bot_id, changes, product), deals)
+        bot = service.update_bot(session, bot_id, changes, product, live)
+        return BotPublic.from_bot(bot, deals)
 
     updated = await db.write(change)
     engine.bot_changed(bot_id)

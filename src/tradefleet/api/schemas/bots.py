@@ -24,7 +24,6 @@ from tradefleet.services.bot_rules import (
     CONFIG_MAX_PARAMETERS,
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
-    account_problems,
     text_problem,
 )
 
@@ -58,23 +57,15 @@ _ACCOUNT_HELP = (
 Account = Annotated[Literal["paper", "live"], Field(description=_ACCOUNT_HELP)]
 
 
-def _account_taken(account: str) -> str:
-    """What this release accepts (``bot_rules.account_problems``): paper only."""
-    problems = account_problems(account)
-    if problems:
-        raise PydanticCustomError("value_error", problems[0][1])
-    return account
-
-
-# The schema says what is accepted now (paper); live is refused with the reason.
+# Live is refused by the service (422 naming ``account``) unless the server trades live
+# with keys that work: the schema cannot say which server it describes.
 AccountInput = Annotated[
-    str,
-    AfterValidator(_account_taken),
-    WithJsonSchema(
-        {"type": "string", "enum": ["paper"], "description": _ACCOUNT_HELP + " (live: not in "
-         "this release)"}
+    Literal["paper", "live"],
+    Field(
+        description=_ACCOUNT_HELP + "; live only on a server started with TRADEFLEET_MODE=live "
+        "whose exchange keys work"
     ),
-]  # fmt: skip
+]
 
 
 def _product_id(product_id: str) -> str:

@@ -44,6 +44,7 @@ class Reconciliation:
     read: int = 0  # of them, read one by one (they moved or ended)
     new_fills: int = 0
     ended: Counter[str] = field(default_factory=Counter)  # final status -> orders
+    moved_bots: set[int] = field(default_factory=set)  # bots with an order that moved
     unknown_orders: list[str] = field(default_factory=list)
     shortfalls: list[str] = field(default_factory=list)
 
@@ -69,17 +70,21 @@ async def reconcile(
     working = _working_orders(sessions, bot_ids)
     report.checked = len(working)
     open_now = {order.order_id: order for order in await gateway.open_orders()}
-    for order_id, exchange_order_id, status, filled, product_id in working:
+    for order_id, exchange_order_id, status, filled, product_id, bot_id in working:
         product = products[product_id]
         listed = open_now.get(exchange_order_id) if exchange_order_id else None
         if listed is not None and listed.filled_base == filled:
             continue  # open, and nothing happened to it
+        if status == OrderStatus.WATCHED.value:
+            continue  # a stop the engine watches: not on the exchange
         report.read += 1
         if status in (OrderStatus.INTENT.value, OrderStatus.SENT.value):
             outcome = await orders.settle(order_id, product)
         else:
             outcome = await orders.refresh(order_id, product, listed)
         report.new_fills += outcome.new_fills
+        if outcome.new_fills or outcome.status.value != status:
+            report.moved_bots.add(bot_id)
         if outcome.status.value not in WORKING:
             report.ended[outcome.status.value] += 1
     report.unknown_orders = _unknown(sessions, open_now.values())
@@ -89,15 +94,15 @@ async def reconcile(
 
 def _working_orders(
     sessions: sessionmaker[Session], bot_ids: Collection[int]
-) -> list[tuple[int, str | None, str, Decimal, str]]:
+) -> list[tuple[int, str | None, str, Decimal, str, int]]:
     with transaction(sessions) as session:
         rows = session.execute(
             select(Order.id, Order.exchange_order_id, Order.status, Order.filled_base,
-                   Order.product_id)
+                   Order.product_id, Order.bot_id)
             .where(Order.bot_id.in_(list(bot_ids)), Order.status.in_(WORKING))
             .order_by(Order.id)
         ).all()  # fmt: skip
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4], int(r[5] or 0)) for r in rows]  # bot_id: in bot_ids
 
 
 def _unknown(sessions: sessionmaker[Session], listed: Collection[ExchangeOrder]) -> list[str]:
