@@ -30,7 +30,7 @@ T0 = 1_700_000_100 // 300 * 300
 def new_bot(live: Live) -> int:
     with transaction(live.sessions) as session:
         bot = Bot(name="live rsi", strategy_type="rsi", strategy_config={}, product_id="BTC-USD",
-                  timeframe="5m", budget=D(1000), is_active=True)  # fmt: skip
+                  timeframe="5m", budget=D(1000), is_active=True, account="live")  # fmt: skip
         session.add(bot)
         session.flush()
         return bot.id

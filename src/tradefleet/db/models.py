@@ -165,6 +165,8 @@ class Order(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # live: the deal machine asked for its cancel and the exchange has not confirmed it
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # live: when the deal machine was told how the order ended (None: not yet)
+    told_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     position: Mapped[Position | None] = relationship(back_populates="orders")
     fills: Mapped[list[Fill]] = relationship(

@@ -28,6 +28,7 @@ cancel) stops the bot: it manages its open deals but opens none, and its
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ from tradefleet.domain import (
     FeeSchedule,
     OrderIntent,
     OrderStatus,
+    OrderType,
     SignalAction,
 )
 from tradefleet.domain import Signal as SignalEvent
@@ -59,6 +61,7 @@ from tradefleet.engine.store import persist_step
 from tradefleet.engine.threads import in_thread
 
 MAX_ROUNDS = 6  # rounds of send-then-tell within one step (buy, its exits, refusals)
+MARKET_WAITS = (0.2, 0.5, 1.0, 2.0)  # a market order not yet ended is read again after
 UNSENT = (OrderStatus.INTENT.value, OrderStatus.WATCHED.value)
 
 
@@ -94,17 +97,17 @@ async def live_step(
     step = _LiveStep(runtime, ctx, LiveStepReport(), candle.time, candle, signal)
     followed = await in_thread(step.followed_ids)
     await step.bring_up_to_date(followed)
-    pending: list[OrderIntent] = []
     manager, state, product, fees = ctx.manager, runtime.state, runtime.product, ctx.fees
+    pending = manager.on_fees(state, product, fees)
+    pending += await step.tell(followed)
     if runtime.halted and not state.halted:  # halted while it was not loaded: withdraw
         withdrawn, problems = manager.halt(state, product, fees, sell=False)
         pending += withdrawn
         step.report.notes += problems
-    if state.halted and not runtime.halted:  # started again after an emergency stop
+    if not runtime.halted:
+        # started again after an emergency stop, or a deal left holding base with no
+        # order at all (its stop's sell refused): its exits are put back
         pending += manager.rearm(state, product, fees)
-    pending += manager.on_fees(state, product, fees)
-    pending += await step.tell(followed)
-    if not runtime.halted and not step.report.problems:
         pending += manager.on_candle(state, candle, signal, product, fees)
     await step.store_and_send(pending)
     return step.report
@@ -138,13 +141,17 @@ class _LiveStep:
     candle: Candle | None = None  # None between closes: nothing is decided
     signal: SignalEvent | None = None
     shown: int = 0  # of the report's messages, how many the signal log has
+    seen: list[str] = field(default_factory=list)  # ended orders dealt with, to mark told
+    frozen: bool = False  # a problem halted the bot in this step
     names: dict[int, str] = field(default_factory=dict)  # orders.id -> client order id
+    markets: set[int] = field(default_factory=set)  # orders.id of market orders
     signal_logged: bool = False
 
     # -- 1. up to date ---------------------------------------------------------------
 
     def followed_ids(self) -> list[int]:
-        """Rows of the orders the deal machine holds, and of the cancels not confirmed."""
+        """Rows of the orders the deal machine holds, and of the cancels not confirmed or
+        not yet told (a fill that beat one is told, as a problem)."""
         held = [order.client_order_id for order in self.runtime.state.working_orders()]
         with transaction(self.ctx.sessions) as session:
             rows = session.scalars(
@@ -153,7 +160,8 @@ class _LiveStep:
                     Order.bot_id == self.runtime.bot_id,
                     or_(
                         Order.client_order_id.in_(held),
-                        Order.status.in_(WORKING_STATUSES) & Order.cancel_requested_at.is_not(None),
+                        Order.cancel_requested_at.is_not(None)
+                        & (Order.status.in_(WORKING_STATUSES) | Order.told_at.is_(None)),
                     ),
                 )
                 .order_by(Order.id)
@@ -161,15 +169,19 @@ class _LiveStep:
             return list(rows)
 
     async def bring_up_to_date(self, order_ids: Collection[int]) -> None:
+        """Each order as the exchange has it; one a stopped run left as an intent or as
+        sent is settled (``LiveOrders.settle``)."""
         orders, product = self.ctx.orders, self.runtime.product
         for order_id, status, withdrawn in await in_thread(lambda: self._statuses(order_ids)):
             if status not in WORKING_STATUSES:
                 continue
+            if status == OrderStatus.SENT.value:
+                await orders.settle(order_id, product)  # found (or not) before anything else
             if withdrawn:
                 await orders.cancel(order_id, product)
-            elif status in (OrderStatus.INTENT.value, OrderStatus.SENT.value):
+            elif status == OrderStatus.INTENT.value:
                 await orders.settle(order_id, product)
-            else:
+            elif status != OrderStatus.SENT.value:
                 await orders.refresh(order_id, product)
 
     def _statuses(self, order_ids: Collection[int]) -> list[tuple[int, str, bool]]:
@@ -189,8 +201,17 @@ class _LiveStep:
         runtime, ctx = self.runtime, self.ctx
         told = replay(ctx.manager, runtime.state, records, runtime.product, ctx.fees)
         self.report.told += told.told
+        self.seen += told.seen
+        if not told.problems:
+            return told.intents
+        # What cannot be explained halts the bot: every order of it is withdrawn (a
+        # cancel never costs money, a sell of a holding it cannot vouch for might) and
+        # nothing is placed until a user, having looked, starts it again.
         self.report.problems += told.problems
-        return told.intents
+        self.frozen = runtime.halted = True
+        runtime.is_active = False
+        withdrawn, _notes = ctx.manager.halt(runtime.state, runtime.product, ctx.fees, sell=False)
+        return withdrawn
 
     def _records(self, order_ids: Collection[int]) -> list[OrderRecord]:
         with transaction(self.ctx.sessions) as session:
@@ -212,8 +233,12 @@ class _LiveStep:
             if not batch.sends and not batch.cancels:
                 return
             if not await self._cancel(batch.cancels):
+                # a cancel not confirmed, or one that revealed a fill: nothing this round
+                # decided is sent (an exit would sell what a resting order still holds);
+                # the replay of the cancels says at once whether the bot must halt
                 await in_thread(partial(self._supersede, batch.sends))
-                batch.sends = []
+                pending = await self.tell(batch.cancels)
+                continue
             await self._send(batch.sends)
             if round_number == MAX_ROUNDS - 1:  # the rest is told at the next step
                 await in_thread(partial(self._store, []))
@@ -226,19 +251,24 @@ class _LiveStep:
                 if o.client_order_id in book]  # fmt: skip
 
     async def _cancel(self, order_ids: Sequence[int]) -> bool:
-        """Cancel each order and confirm it; False when one had executed (a fill that
-        beat the cancel: reported by the replay, and the bot stops)."""
+        """Cancel each order and confirm it; True only when every one is confirmed
+        ended with nothing executed (else the cancel is asked again at the next step,
+        or the fill that beat it is reported)."""
         clean = True
         for order_id in order_ids:
-            outcome = await self.ctx.orders.cancel(order_id, self.runtime.product)
+            await self.ctx.orders.cancel(order_id, self.runtime.product)
             self.report.cancelled.append(self.names.get(order_id, str(order_id)))
-            if outcome.new_fills or outcome.status is OrderStatus.FILLED:
-                clean = False
+            clean = await in_thread(partial(cancelled_clean, self.ctx.sessions, order_id)) and clean
         return clean
 
     async def _send(self, order_ids: Sequence[int]) -> None:
         for order_id in order_ids:
             outcome = await self.ctx.orders.place(order_id, self.runtime.product)
+            for pause in MARKET_WAITS if order_id in self.markets else ():
+                if outcome.status not in (OrderStatus.OPEN, OrderStatus.PARTLY_FILLED):
+                    break  # ended (or unknown: settled at the next step)
+                await asyncio.sleep(pause)  # its fills are not out yet: the exits wait on them
+                outcome = await self.ctx.orders.refresh(order_id, self.runtime.product)
             self.report.sent.append(self.names.get(order_id, str(order_id)))
             if outcome.status is OrderStatus.REJECTED and outcome.reason:
                 name = self.names.get(order_id, str(order_id))
@@ -278,6 +308,8 @@ class _LiveStep:
                 )  # fmt: skip
                 runtime.book.row_ids[intent.client_order_id] = row.id
                 self.names[row.id] = intent.client_order_id
+                if intent.order_type is OrderType.MARKET:
+                    self.markets.add(row.id)
                 if row.status in UNSENT:
                     unsent[intent.client_order_id] = row
                 if row.status == OrderStatus.INTENT.value:
@@ -324,14 +356,21 @@ class _LiveStep:
         report.notes += runtime.state.take_notes()
         messages = report.problems + report.notes
         shown, self.shown = messages[self.shown :], len(messages)
-        if report.problems and runtime.is_active:
-            runtime.is_active = False  # stopped: its deals are managed, none is opened
-            runtime.state.entries_paused = True
+        if self.frozen:  # halted, as by an emergency stop without its sells
             values["is_active"] = False
+            values["halted_at"] = datetime.now(UTC)
+        if self.seen:
+            session.execute(
+                update(Order)
+                .where(Order.bot_id == runtime.bot_id, Order.client_order_id.in_(self.seen),
+                       Order.told_at.is_(None))
+                .values(told_at=datetime.now(UTC))
+            )  # fmt: skip
+            self.seen = []
         if shown:
             values["last_error"] = "; ".join(shown[-3:])
-        elif runtime.is_active and self.candle is not None:
-            values["last_error"] = None  # a stopped bot keeps saying why it stopped
+        elif runtime.is_active and not runtime.halted and self.candle is not None:
+            values["last_error"] = None  # a halted bot keeps saying why it halted
         session.execute(update(Bot).where(Bot.id == runtime.bot_id).values(**values))
         rows = [error_row(runtime.bot_id, self.now, message) for message in shown]
         signal = self.signal
@@ -340,6 +379,18 @@ class _LiveStep:
             self.signal_logged = True
         if rows:
             session.execute(insert(Signal), rows)
+
+
+def cancelled_clean(sessions: sessionmaker[Session], order_id: int) -> bool:
+    """The order ended without executing anything (its cancel is confirmed)."""
+    with transaction(sessions) as session:
+        row = session.get_one(Order, order_id)
+        ended = row.status in (
+            OrderStatus.CANCELLED.value,
+            OrderStatus.EXPIRED.value,
+            OrderStatus.REJECTED.value,
+        )
+        return ended and row.filled_base == 0
 
 
 def _seconds(value: datetime | None) -> float | None:

@@ -31,7 +31,7 @@ from tradefleet.db.models import Order
 from tradefleet.db.session import transaction
 from tradefleet.deals.state import DealState
 from tradefleet.domain import OrderStatus, OrderType
-from tradefleet.engine.live_step import LiveContext, LiveStepReport, live_settle
+from tradefleet.engine.live_step import LiveContext, LiveStepReport, cancelled_clean, live_settle
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.threads import in_thread
 
@@ -54,7 +54,7 @@ async def watch(
     """Trigger the bot's stops that ``price`` reached; the report of what followed, or
     None when none triggered."""
     reached = [(deal, cid) for deal, cid, trigger in watched_stops(runtime) if price <= trigger]
-    if not reached:
+    if not reached or runtime.halted:
         return None
     statuses = await in_thread(lambda: _statuses(ctx, runtime))
     triggered = False
@@ -84,8 +84,8 @@ async def _clear_the_deal(
             continue
         row_id = runtime.book.row_ids[client_order_id]
         await ctx.orders.cancel(row_id, runtime.product)
-        if await in_thread(partial(_executed, ctx, row_id)):
-            clean = False
+        if not await in_thread(partial(cancelled_clean, ctx.sessions, row_id)):
+            clean = False  # executed, or the cancel not confirmed: nothing is sold now
     return clean
 
 
@@ -96,8 +96,3 @@ def _statuses(ctx: LiveContext, runtime: BotRuntime) -> dict[str, str]:
             select(Order.client_order_id, Order.status).where(Order.client_order_id.in_(held))
         ).all()
     return {row[0]: row[1] for row in rows}
-
-
-def _executed(ctx: LiveContext, order_id: int) -> bool:
-    with transaction(ctx.sessions) as session:
-        return session.get_one(Order, order_id).filled_base > 0

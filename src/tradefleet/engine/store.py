@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from tradefleet.db.models import Bot, Fill, Order, Position, intent_columns
@@ -56,12 +56,18 @@ def realized_of(session: Session, bot: Bot) -> Decimal:
 def load_orders(
     session: Session, bot: Bot, seq_by_position: dict[int, int]
 ) -> tuple[list[PlaceOrder], OrderBook]:
-    """Working orders of the bot's open deals, as intents plus the engine's order book."""
+    """Working orders of the bot's open deals, as intents plus the engine's order book.
+    A live bot's deal machine also holds the orders that ended and that it was not told
+    of yet (a step interrupted between storing an order's end and telling it): the
+    replay of its next step tells them."""
+    held: ColumnElement[bool] = Order.status.in_(WORKING_STATUSES)
+    if bot.account == "live":
+        held = held | Order.told_at.is_(None)
     rows = session.scalars(
         select(Order)
         .where(
             Order.bot_id == bot.id,
-            Order.status.in_(WORKING_STATUSES),
+            held,
             Order.cancel_requested_at.is_(None),  # live: withdrawn, confirmation due
         )
         .order_by(Order.id)

@@ -152,11 +152,15 @@ class LiveOrders:
 
     async def settle(self, order_id: int, product: ProductSpec) -> Outcome:
         """After a restart: an order stored as intent was never sent (``sent`` is committed
-        first), so it is rejected unsent; one stored as sent is looked for on the exchange,
-        not sent again (what it was decided for may be long past): found, it is followed;
-        not there, it never arrived and is rejected (a triggered stop: watched again)."""
+        first). A resting one (a take profit, a safety order, a grid level) is sent now:
+        what it was decided for still holds, and its deal counts on it; a market one is
+        rejected unsent (its moment has passed). One stored as sent is looked for on the
+        exchange, not sent again: found, it is followed; not there, it never arrived and
+        is rejected (a triggered stop: watched again)."""
         row = await self._load(order_id)
         status = OrderStatus(row.status)
+        if status is OrderStatus.INTENT and row.order_type == OrderType.LIMIT.value:
+            return await self.place(order_id, product)
         if status is OrderStatus.INTENT:
             reason = "not sent: the server stopped before sending it"
             return await self._write(order_id, OrderStatus.REJECTED, reason)
@@ -277,8 +281,10 @@ class LiveOrders:
             base, quote, fee = _sums(session, row.id)
             row.filled_base, row.filled_quote, row.fee = base, quote, fee
             status = found.status
-            if status is OrderStatus.FILLED and base < found.filled_base:
-                status = OrderStatus.PARTLY_FILLED  # the fills list lags the order: wait
+            if status in DONE and base < found.filled_base:
+                # the fills list lags the order (filled, or cancelled after a part filled):
+                # it stays working, to be read again, until every fill is stored
+                status = OrderStatus.PARTLY_FILLED
             detail = f"filled {base:f} of {row.base_amount or row.quote_amount}" if added else None
             if status.value != row.status or added:
                 _move(session, row, status, detail)

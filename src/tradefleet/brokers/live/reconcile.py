@@ -7,8 +7,9 @@ open, partly filled):
   only those whose filled amount moved are read further (their fills);
 - an order no longer open ended while nobody looked (filled, cancelled by hand on the
   exchange, expired): it is read and its end stored exactly, fills included;
-- an order stored as intent was never sent and is rejected unsent; one stored as sent
-  is looked for on the exchange, never sent again (``LiveOrders.settle``).
+- an order stored as intent was never sent: a resting one is sent now, a market one is
+  rejected unsent; one stored as sent is looked for on the exchange, never sent again
+  (``LiveOrders.settle``).
 
 What it cannot explain is reported, never guessed: an open order on the exchange that
 carries tradefleet's client order id prefix but is unknown to the database, and a

@@ -73,6 +73,9 @@ class Replay:
     intents: list[OrderIntent] = field(default_factory=list)
     told: list[str] = field(default_factory=list)  # client order ids shown to the manager
     problems: list[str] = field(default_factory=list)  # the bot must stop: shown, not guessed
+    # every ended record dealt with (told, or a confirmed cancel) and the one reported as
+    # a problem: none of them is to be told again (``orders.told_at``)
+    seen: list[str] = field(default_factory=list)
 
 
 def replay(
@@ -97,6 +100,7 @@ def replay(
     for record in ended:
         executed = record.filled_base > ZERO
         if record.client_order_id not in held:
+            result.seen.append(record.client_order_id)
             if executed:
                 result.problems.append(
                     f"order {record.client_order_id} executed {record.filled_base:f} after the "
@@ -105,6 +109,7 @@ def replay(
                 return result
             continue  # a cancel the manager asked for, confirmed
         if record.status is not OrderStatus.FILLED and executed and record.side is Side.SELL:
+            result.seen.append(record.client_order_id)
             result.problems.append(
                 f"sell {record.client_order_id} ended {record.status.value} with "
                 f"{record.filled_base:f} executed: a deal that sold part of its holding"
@@ -115,5 +120,6 @@ def replay(
         else:
             result.intents += manager.on_reject(state, record.client_order_id, product, fees)
         result.told.append(record.client_order_id)
+        result.seen.append(record.client_order_id)
         held = {order.client_order_id for order in state.working_orders()}
     return result
