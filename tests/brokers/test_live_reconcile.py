@@ -14,6 +14,8 @@ from tests.brokers.live_kit import (
 )
 
 from tradefleet.brokers.live.reconcile import reconcile
+from tradefleet.db.models import Order
+from tradefleet.db.session import transaction
 from tradefleet.domain import OrderStatus
 
 PRODUCTS = {"BTC-USD": BTC_USD}
@@ -105,9 +107,15 @@ async def test_an_unknown_tradefleet_order_and_a_missing_balance_are_reported(
     assert report.unknown_orders == ["tf-999-1-t1"]
     assert report.shortfalls == []  # 0.301 on the account covers the deal's 0.0019762845
     live.exchange.account.balances["BTC"] = (Decimal("0.001"), Decimal(0))
+    # an order judged never to have arrived (stored rejected) that turns up open later
+    late = live.intend(take_profit("0.001", "70000", cid=f"tf-{bot_id}-1-tp9"), bot_id, deal_id)
+    with transaction(live.sessions) as session:
+        session.get_one(Order, late).status = "rejected"
+    live.exchange.place_by_hand(f"tf-{bot_id}-1-tp9", "BTC-USD", "SELL", "0.001", "70000")
     report = await reconcile(live.sessions, broker, PRODUCTS, [bot_id])
     assert report.problems == [
         "order tf-999-1-t1 is open on the exchange but unknown here",
+        f"order tf-{bot_id}-1-tp9 is open on the exchange but stored as rejected",
         "BTC: the open deals hold 0.0019762845, the account has 0.001",
     ]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests.api.api_testkit import FixedMarket
 from tests.brokers.live_bot_kit import (
     SETTINGS,
     T0,
@@ -26,7 +27,7 @@ from tests.brokers.live_bot_kit import (
     step,
     stored_orders,
 )
-from tests.brokers.live_kit import Live
+from tests.brokers.live_kit import BTC_USD, Live
 from tests.fakes.coinbase_orders import FakeOrders
 
 from tradefleet.brokers.live.gateway import ExchangeGateway
@@ -37,6 +38,7 @@ from tradefleet.db.session import transaction
 from tradefleet.domain import OrderStatus, ProductSpec, SignalAction
 from tradefleet.engine import live_step
 from tradefleet.engine.live_stops import watch
+from tradefleet.engine.registry import Catalog, RuntimeRegistry
 from tradefleet.engine.runtime import BotRuntime
 
 D = Decimal
@@ -224,3 +226,30 @@ async def test_a_deal_whose_stop_sell_was_refused_gets_its_exits_back(
     assert [o.client_order_id for o in runtime.state.working_orders()] == [
         "tf-1-1-tp4", "tf-1-1-st5"]  # fmt: skip
     assert runtime.state.deals[0].base_amount == BOUGHT
+
+
+async def test_a_stopped_bot_s_unconfirmed_cancel_keeps_it_loaded_until_confirmed(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_id = new_bot(live)
+    await step(live, load_runtime(live, bot_id), T0, SignalAction.BUY)
+    live.exchange.trade("BTC-USD", "51000")  # the take profit fills; s2 must be withdrawn
+
+    async def refused(*_args: Any) -> None:
+        raise RuntimeError("503 Service Unavailable")
+
+    monkeypatch.setattr(ExchangeGateway, "cancel", refused)
+    await step(live, load_runtime(live, bot_id), T0 + 300, SignalAction.HOLD)
+    monkeypatch.undo()
+    assert exchange_orders(live)["tf-1-1-s2"][0] == "OPEN"  # the deal closed, s2 rests
+    with transaction(live.sessions) as session:
+        session.get_one(Bot, bot_id).is_active = False  # and the user stops the bot
+    registry = RuntimeRegistry(FixedMarket())
+    registry.live = True
+    await registry.sync(live.sessions, live.sessions, Catalog({"BTC-USD": BTC_USD}))
+    runtime = registry.get(bot_id)
+    assert runtime is not None and runtime.state.deals == []  # loaded for its cancel
+    await step(live, runtime, T0 + 600, SignalAction.HOLD)
+    assert exchange_orders(live)["tf-1-1-s2"][0] == "CANCELLED"
+    await registry.sync(live.sessions, live.sessions, Catalog({"BTC-USD": BTC_USD}))
+    assert registry.get(bot_id) is None  # confirmed: nothing keeps it loaded

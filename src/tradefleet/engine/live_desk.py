@@ -145,12 +145,16 @@ class LiveDesk:
             return set()
         self.account.reconciled = found
         stops: dict[int, str] = {}
-        for client_order_id in found.unknown_orders:
+        strays = [(cid, f"order {cid} is open on the exchange but unknown here")
+                  for cid in found.unknown_orders]  # fmt: skip
+        strays += [(cid, f"order {cid} is open on the exchange but stored as {status}")
+                   for cid, status in found.stray_orders]  # fmt: skip
+        for client_order_id, message in strays:
             match = OUR_ORDER.match(client_order_id)
             bot_id = int(match.group(1)) if match else None
             if bot_id in {r.bot_id for r in loaded}:
                 assert bot_id is not None
-                stops[bot_id] = f"order {client_order_id} is open on the exchange but unknown here"
+                stops[bot_id] = message
         for shortfall in found.shortfalls:
             currency = shortfall.split(":", 1)[0]
             for runtime in loaded:

@@ -1,6 +1,7 @@
 """The engine's loaded bots, kept in step with the ``bots`` table.
 
-A bot is loaded while it is active or still holds open deals, unless it was deleted.
+A bot is loaded while it is active, still holds open deals or (live) has a cancel the
+exchange has not confirmed, unless it was deleted.
 ``sync`` compares each row's content marker with the loaded runtime's, so an edit made
 anywhere (API, CLI, another process) is picked up at the next cycle without a restart.
 
@@ -21,9 +22,9 @@ from typing import Any
 from sqlalchemy import Text, cast, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradefleet.db.models import Bot, Position
+from tradefleet.db.models import Bot, Order, Position
 from tradefleet.db.session import transaction
-from tradefleet.domain import ProductSpec
+from tradefleet.domain import WORKING_STATUSES, ProductSpec
 from tradefleet.engine.loader import build_runtime
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.threads import in_thread
@@ -133,8 +134,14 @@ class RuntimeRegistry:
         of each bot that could not be loaded."""
         products, unavailable = catalog.products, catalog.unavailable
         open_deals = select(Position.bot_id).where(Position.status == "open")
+        # a live bot's cancel the exchange has not confirmed is asked again at its steps,
+        # even once the bot is stopped and its deal closed (a safety buy left resting)
+        cancelling = select(Order.bot_id).where(
+            Order.status.in_(WORKING_STATUSES), Order.cancel_requested_at.is_not(None)
+        )
         wanted = select(*MARKER_COLUMNS).where(
-            Bot.deleted_at.is_(None), or_(Bot.is_active, Bot.id.in_(open_deals))
+            Bot.deleted_at.is_(None),
+            or_(Bot.is_active, Bot.id.in_(open_deals), Bot.id.in_(cancelling)),
         )
         if only is not None:
             wanted = wanted.where(Bot.id.in_(sorted(only)))

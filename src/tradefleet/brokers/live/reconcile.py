@@ -47,6 +47,8 @@ class Reconciliation:
     ended: Counter[str] = field(default_factory=Counter)  # final status -> orders
     moved_bots: set[int] = field(default_factory=set)  # bots with an order that moved
     unknown_orders: list[str] = field(default_factory=list)
+    # open on the exchange, but stored as ended (one found missing, which then arrived)
+    stray_orders: list[tuple[str, str]] = field(default_factory=list)  # (id, status)
     shortfalls: list[str] = field(default_factory=list)
 
     @property
@@ -55,7 +57,11 @@ class Reconciliation:
         unknown = [
             f"order {cid} is open on the exchange but unknown here" for cid in self.unknown_orders
         ]
-        return unknown + self.shortfalls
+        stray = [
+            f"order {cid} is open on the exchange but stored as {status}"
+            for cid, status in self.stray_orders
+        ]
+        return unknown + stray + self.shortfalls
 
 
 async def reconcile(
@@ -88,7 +94,7 @@ async def reconcile(
             report.moved_bots.add(bot_id)
         if outcome.status.value not in WORKING:
             report.ended[outcome.status.value] += 1
-    report.unknown_orders = _unknown(sessions, open_now.values())
+    report.unknown_orders, report.stray_orders = _unknown(sessions, open_now.values())
     report.shortfalls = _shortfalls(sessions, bot_ids, await gateway.balances(), products)
     return report
 
@@ -106,20 +112,27 @@ def _working_orders(
     return [(r[0], r[1], r[2], r[3], r[4], int(r[5] or 0)) for r in rows]  # bot_id: in bot_ids
 
 
-def _unknown(sessions: sessionmaker[Session], listed: Collection[ExchangeOrder]) -> list[str]:
-    """Open orders with our prefix that no stored order accounts for."""
+def _unknown(
+    sessions: sessionmaker[Session], listed: Collection[ExchangeOrder]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Open orders with our prefix that no stored order accounts for, and those whose
+    stored order ended (an order judged never to have arrived, which arrived later)."""
     ours = sorted(
         order.client_order_id
         for order in listed
         if order.client_order_id.startswith(CLIENT_ORDER_PREFIX)
     )
     if not ours:
-        return []
+        return [], []
     with transaction(sessions) as session:
-        known = set(
-            session.scalars(select(Order.client_order_id).where(Order.client_order_id.in_(ours)))
+        stored = dict(
+            session.execute(
+                select(Order.client_order_id, Order.status).where(Order.client_order_id.in_(ours))
+            ).all()
         )
-    return [cid for cid in ours if cid not in known]
+    unknown = [cid for cid in ours if cid not in stored]
+    stray = [(cid, stored[cid]) for cid in ours if cid in stored and stored[cid] not in WORKING]
+    return unknown, stray
 
 
 def _shortfalls(
