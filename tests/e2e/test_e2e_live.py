@@ -247,3 +247,21 @@ def test_an_unknown_tradefleet_order_on_the_exchange_stops_the_bot(tmp_path: Pat
         assert health["engine"]["live"]["reconciliation"]["problems"] == [message]
         signals = server.client.get(f"/api/bots/{bot_id}/signals").json()["data"]
         assert [s["reason"] for s in signals if s["action"] == "error"] == [message]
+
+
+def test_a_manual_close_cancels_the_take_profit_and_sells_at_once(tmp_path: Path) -> None:
+    with live_server(tmp_path) as server:
+        bot_id = _started_bot(server)
+        _bought(server, bot_id)
+        deal = _first_deal(server, bot_id)
+        answer = server.client.post(f"/api/positions/{deal['id']}/close")
+        assert answer.status_code in (200, 202, 204), answer.text
+        deal = _first_deal(server, bot_id)  # closed before the answer, not at the next candle
+        # as the emergency stop's sell: 97.628232 back for 99.9999957
+        assert (deal["status"], deal["close_reason"], D(deal["realized_pnl"])) == (
+            "closed", "manual", D("-2.3717637"))  # fmt: skip
+        assert _exchange_orders(server, bot_id) == {
+            "b1": ("FILLED", "100.00"), "tp2": ("CANCELLED", "0.00197628"),
+            "m4": ("FILLED", "0.00197628")}  # fmt: skip
+        again = server.client.post(f"/api/positions/{deal['id']}/close")
+        assert (again.status_code, again.json()["detail"]) == (409, "position 1 is already closed")

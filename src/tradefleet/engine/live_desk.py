@@ -202,9 +202,12 @@ class LiveDesk:
 
         return await in_thread(changed)
 
-    async def close(self, runtime: BotRuntime, seq: int, now: int) -> None:
+    async def close(
+        self, registry: RuntimeRegistry, runtime: BotRuntime, seq: int, now: int
+    ) -> None:
         """A live deal sold at market now, once its orders are up to date and cancelled;
-        raises ValueError when it cannot be."""
+        raises ValueError when it cannot be (a failure midway reloads the bot as stored:
+        what it stored is settled with the exchange at its next step)."""
         if not self.account.usable:
             raise ValueError(f"the live account cannot be used: {self.account.problem}")
         fees = self.account.fees
@@ -216,7 +219,12 @@ class LiveDesk:
                 return []  # it closed meanwhile (its take profit filled)
             return manager.close_deal(runtime.state, seq, runtime.product, fees)
 
-        report = await live_settle(runtime, self.context(runtime), now, close)
+        try:
+            report = await live_settle(runtime, self.context(runtime), now, close)
+        except Exception as error:
+            log.exception("manual close of live bot %s failed", runtime.bot_id)
+            registry.replace(await in_thread(lambda: self._reload(runtime)))
+            raise ValueError(f"the exchange did not let it finish: {said(error)}") from None
         if report.problems:
             raise ValueError("; ".join(report.problems))
 

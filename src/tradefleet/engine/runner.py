@@ -365,7 +365,7 @@ class Engine:
                 runtime, seq = self.registry.find_position(position_id)
                 manager = manager_for(runtime.settings)
                 if runtime.is_live and self.live is not None:
-                    await self.live.close(runtime, seq, int(self._clock.now()))
+                    await self.live.close(self.registry, runtime, seq, int(self._clock.now()))
                     return
                 intents = manager.close_deal(runtime.state, seq, runtime.product, self.fees)
             except (LookupError, ValueError) as error:
