@@ -116,17 +116,14 @@ def _until(condition: Callable[[], Any], log: Path, seconds: float = 90.0) -> An
     raise AssertionError(f"timed out; the server's log:\n{log.read_text()[-4000:]}")
 
 
+BOT = {
+    "name": "live dca", "strategy_type": "simple_dca", "product_id": "BTC-USD",
+    "timeframe": "1m", "budget": "1000", "account": "live", "strategy_config": DCA,
+}  # fmt: skip
+
+
 def _started_bot(server: LiveServer) -> int:
-    body = {
-        "name": "live dca",
-        "strategy_type": "simple_dca",
-        "product_id": "BTC-USD",
-        "timeframe": "1m",
-        "budget": "1000",
-        "account": "live",
-        "strategy_config": DCA,
-    }
-    answer = server.client.post("/api/bots", json=body)
+    answer = server.client.post("/api/bots", json=BOT)
     assert answer.status_code == 201, answer.text
     bot_id = int(answer.json()["id"])
     assert answer.json()["account"] == "live"
@@ -221,16 +218,7 @@ def test_the_emergency_stop_cancels_on_the_exchange_and_sells(tmp_path: Path) ->
 
 def test_an_unknown_tradefleet_order_on_the_exchange_stops_the_bot(tmp_path: Path) -> None:
     with live_server(tmp_path) as server:
-        body = {
-            "name": "live dca",
-            "strategy_type": "simple_dca",
-            "product_id": "BTC-USD",
-            "timeframe": "1m",
-            "budget": "1000",
-            "account": "live",
-            "strategy_config": DCA,
-        }
-        bot_id = int(server.client.post("/api/bots", json=body).json()["id"])
+        bot_id = int(server.client.post("/api/bots", json=BOT).json()["id"])
         # an order with the bot's own id prefix that this database never made
         unknown = f"tf-{bot_id}-9-b1"
         server.live.on_exchange(lambda: server.exchange.place_by_hand(
