@@ -35,7 +35,15 @@ from tradefleet.brokers.live.orders import LiveOrders
 from tradefleet.brokers.live.reconcile import reconcile
 from tradefleet.db.models import Bot, Fill
 from tradefleet.db.session import transaction
-from tradefleet.domain import OrderStatus, ProductSpec, SignalAction
+from tradefleet.domain import (
+    OrderPurpose,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    ProductSpec,
+    Side,
+    SignalAction,
+)
 from tradefleet.engine import live_step
 from tradefleet.engine.live_stops import watch
 from tradefleet.engine.registry import Catalog, RuntimeRegistry
@@ -253,3 +261,20 @@ async def test_a_stopped_bot_s_unconfirmed_cancel_keeps_it_loaded_until_confirme
     assert exchange_orders(live)["tf-1-1-s2"][0] == "CANCELLED"
     await registry.sync(live.sessions, live.sessions, Catalog({"BTC-USD": BTC_USD}))
     assert registry.get(bot_id) is None  # confirmed: nothing keeps it loaded
+
+
+async def test_a_sell_the_user_asked_for_left_unsent_is_sent_after_the_restart(
+    live: Live,
+) -> None:
+    """An emergency stop's or a manual close's market sell, stored and not sent when the
+    server stopped, is still wanted: the restart sends it (an entry would be rejected)."""
+    bot_id, deal_id = live.bot_with_a_deal()
+    sell = PlaceOrder("tf-1-1-m9", 1, Side.SELL, OrderType.MARKET, OrderPurpose.MANUAL_CLOSE,
+                      base_amount=D("0.001"))  # fmt: skip
+    buy = PlaceOrder("tf-1-1-a8", 1, Side.BUY, OrderType.MARKET, OrderPurpose.ADD,
+                     quote_amount=D("50.00"))  # fmt: skip
+    sell_id, buy_id = live.intend(sell, bot_id, deal_id), live.intend(buy, bot_id, deal_id)
+    orders = live.broker()
+    assert (await orders.settle(sell_id, BTC_USD)).status is OrderStatus.FILLED
+    assert (await orders.settle(buy_id, BTC_USD)).status is OrderStatus.REJECTED
+    assert set(exchange_orders(live)) == {"tf-1-1-m9"}

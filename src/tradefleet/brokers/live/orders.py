@@ -60,6 +60,7 @@ LOOKBACK = timedelta(minutes=10)  # how far before the intent the exchange's lis
 MAKER_PURPOSES = frozenset(
     {OrderPurpose.TAKE_PROFIT, OrderPurpose.SAFETY, OrderPurpose.GRID_BUY, OrderPurpose.GRID_SELL}
 )
+MANUAL = OrderPurpose.MANUAL_CLOSE.value  # a sell the user asked for: wanted after a restart
 DONE = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
 )
@@ -153,13 +154,15 @@ class LiveOrders:
     async def settle(self, order_id: int, product: ProductSpec) -> Outcome:
         """After a restart: an order stored as intent was never sent (``sent`` is committed
         first). A resting one (a take profit, a safety order, a grid level) is sent now:
-        what it was decided for still holds, and its deal counts on it; a market one is
+        what it was decided for still holds, and its deal counts on it; so is a sell the
+        user asked for (a manual close, an emergency stop's); any other market order is
         rejected unsent (its moment has passed). One stored as sent is looked for on the
         exchange, not sent again: found, it is followed; not there, it never arrived and
         is rejected (a triggered stop: watched again)."""
         row = await self._load(order_id)
         status = OrderStatus(row.status)
-        if status is OrderStatus.INTENT and row.order_type == OrderType.LIMIT.value:
+        wanted = row.order_type == OrderType.LIMIT.value or row.purpose == MANUAL
+        if status is OrderStatus.INTENT and wanted:
             return await self.place(order_id, product)
         if status is OrderStatus.INTENT:
             reason = "not sent: the server stopped before sending it"
