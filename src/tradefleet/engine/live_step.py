@@ -4,25 +4,26 @@ The same deal machine as on paper; only where its fills come from and where its 
 go differ. One step, in this order:
 
 1. **Up to date.** Every order the deal machine holds is brought up to date with the
-   exchange (``LiveOrders.refresh``; one stored as intent or sent by a run that stopped
-   is settled, never sent again), and every order whose cancel was asked for and not
+   exchange (``LiveOrders.refresh``; one a stopped run left as an intent or as sent is
+   settled, ``LiveOrders.settle``), and every order whose cancel was asked for and not
    yet confirmed is asked again (``cancel_requested_at``).
 2. **Told.** What ended is told to the deal machine oldest first (``replay``), after
-   ``on_fees``; then, unless the bot is halted or the replay met something it cannot
-   explain, the strategy's signal (``on_candle``).
+   ``on_fees``, each order once (``told_at``, stored with the deal machine's answer);
+   then, unless the bot is halted, a deal left with no order gets its exits back
+   (``rearm``) and the strategy's signal is decided (``on_candle``).
 3. **Stored.** One transaction stores the deals, the manager's state and every new
    order as an intent (a stop as watched: the engine watches it on live prices), and
    marks the cancels asked for; nothing is sent before it commits.
-4. **Sent.** Cancels first, each confirmed by reading the order back (a cancel that
-   reveals a fill stops the bot and the new orders of the step are not sent:
-   superseded), then the new orders, oldest first.
+4. **Sent.** Cancels first, each confirmed by reading the order back; the new orders,
+   oldest first, only when every cancel is confirmed ended with nothing executed (else
+   they are rejected unsent, superseded, and the cancel is asked again next step).
 5. **Again.** What the orders just sent did (a market buy fills at once, the exchange
    refused an order) is told at once, and the deal machine's answer (the take profit
    and safety orders of the buy) is stored and sent the same way, up to
    ``MAX_ROUNDS`` times; anything left is told at the next step.
 
 What the replay cannot explain (a sell that ended part executed, a fill that beat a
-cancel) stops the bot: it manages its open deals but opens none, and its
+cancel) halts the bot: every order of it is withdrawn, nothing is placed, and its
 ``last_error`` and the signal log say why until a user starts it again.
 """
 
