@@ -134,15 +134,16 @@ class RuntimeRegistry:
         of each bot that could not be loaded."""
         products, unavailable = catalog.products, catalog.unavailable
         open_deals = select(Position.bot_id).where(Position.status == "open")
-        # a live bot's cancel the exchange has not confirmed is asked again at its steps,
-        # even once the bot is stopped and its deal closed (a safety buy left resting)
-        cancelling = select(Order.bot_id).where(
-            Order.status.in_(WORKING_STATUSES), Order.cancel_requested_at.is_not(None)
-        )
-        wanted = select(*MARKER_COLUMNS).where(
-            Bot.deleted_at.is_(None),
-            or_(Bot.is_active, Bot.id.in_(open_deals), Bot.id.in_(cancelling)),
-        )
+        runs = or_(Bot.is_active, Bot.id.in_(open_deals))
+        if self.live:
+            # a live bot's cancel the exchange has not confirmed is asked again at its
+            # steps, even once the bot is stopped and its deal closed (a safety buy left
+            # resting); only a live server has such orders, and only it pays the query
+            cancelling = select(Order.bot_id).where(
+                Order.status.in_(WORKING_STATUSES), Order.cancel_requested_at.is_not(None)
+            )
+            runs = or_(runs, Bot.id.in_(cancelling))
+        wanted = select(*MARKER_COLUMNS).where(Bot.deleted_at.is_(None), runs)
         if only is not None:
             wanted = wanted.where(Bot.id.in_(sorted(only)))
         problems: dict[int, str] = {}
