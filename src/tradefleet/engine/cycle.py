@@ -165,7 +165,7 @@ def advance_bot(
         except Exception as error:  # one bot's failure must not stop the others
             log.exception("bot %s failed on candle %s", runtime.bot_id, candle.time)
             ctx.account.restore(snapshot)
-            runtime = _reload(session, runtime)
+            runtime = reload_runtime(session, runtime)
             runtime.last_candle_time = candle.time
             writer.failed(runtime, f"{type(error).__name__}: {error}", candle.time)
             return -1, runtime
@@ -225,7 +225,7 @@ def signal_at(
     return runtime.strategy.signal_at(window)
 
 
-def _reload(session: Session, runtime: BotRuntime) -> BotRuntime:
+def reload_runtime(session: Session, runtime: BotRuntime) -> BotRuntime:
     """The runtime as the database has it (the failed step's changes were rolled back)."""
     bot = session.get(Bot, runtime.bot_id)
     if bot is None:

@@ -34,12 +34,11 @@ from tradefleet.db.models import Bot, Signal
 from tradefleet.db.session import transaction
 from tradefleet.deals.protocol import manager_for
 from tradefleet.domain import Candle, CandleArrays, OrderIntent
-from tradefleet.engine.cycle import error_row, signal_at
+from tradefleet.engine.cycle import error_row, reload_runtime, signal_at
 from tradefleet.engine.emergency import BotHalt, EmergencyReport
 from tradefleet.engine.live_account import LiveAccount
 from tradefleet.engine.live_step import LiveContext, live_settle, live_step
 from tradefleet.engine.live_stops import watch, watched_stops
-from tradefleet.engine.loader import build_runtime
 from tradefleet.engine.registry import RuntimeRegistry
 from tradefleet.engine.runtime import BotRuntime
 from tradefleet.engine.threads import in_thread
@@ -270,12 +269,7 @@ class LiveDesk:
 
     def _reload(self, runtime: BotRuntime) -> BotRuntime:
         with transaction(self._sessions) as session:
-            bot = session.get(Bot, runtime.bot_id)
-            if bot is None:
-                return runtime
-            fresh = build_runtime(session, bot, runtime.product, live=True)
-            fresh.updated_marker = runtime.updated_marker
-            return fresh
+            return reload_runtime(session, runtime)
 
     def _say(self, messages: dict[int, str], *, stop: bool) -> None:
         """Each bot's message in its ``last_error`` and, when it changed, the signal
